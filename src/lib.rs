@@ -1,0 +1,2 @@
+//! keyward: secrets and SSH-key management for NixOS.
+pub use sops;
