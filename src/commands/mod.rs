@@ -1,0 +1,3 @@
+//! One module per subcommand; each exposes `run(&Args) -> Result<(), CliError>`.
+
+pub mod decrypt;
