@@ -50,14 +50,19 @@ pub fn run(args: &DecryptArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::sops(&name, e))?;
 
     let out = Zeroizing::new(match &args.extract {
-        None => sops::stores::emit_plain(output, &branches).map_err(|e| CliError::sops(&name, e))?,
+        None => {
+            sops::stores::emit_plain(output, &branches).map_err(|e| CliError::sops(&name, e))?
+        }
         Some(expr) => {
-            let path = sops::path::parse_sops(expr).map_err(|e| CliError::new(exit::USAGE, e.to_string()))?;
+            let path = sops::path::parse_sops(expr)
+                .map_err(|e| CliError::new(exit::USAGE, e.to_string()))?;
             let first = branches.first().map(|b| b.as_slice()).unwrap_or(&[]);
             let v = sops::path::lookup(first, &path).map_err(|e| CliError::sops(&name, e))?;
             match v {
                 Value::Str(s) => s.as_bytes().to_vec(),
-                other => sops::stores::emit_value(output, other).map_err(|e| CliError::sops(&name, e))?,
+                other => {
+                    sops::stores::emit_value(output, other).map_err(|e| CliError::sops(&name, e))?
+                }
             }
         }
     });
@@ -85,7 +90,9 @@ fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
         }
         Some(p) => {
             use std::os::unix::fs::OpenOptionsExt;
-            let err = |e: std::io::Error| CliError::new(exit::IO, format!("{}: cannot write: {e}", p.display()));
+            let err = |e: std::io::Error| {
+                CliError::new(exit::IO, format!("{}: cannot write: {e}", p.display()))
+            };
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)

@@ -169,12 +169,12 @@ pub fn typed(pt: SecretBytes, vtype: ValueType) -> Result<Value, CipherError> {
     let text = || pt.as_str().ok_or(CipherError::BadPlaintext(vtype.name()));
     Ok(match vtype {
         ValueType::Str | ValueType::Bytes => Value::Str(pt),
-        ValueType::Int => Value::Int(
-            parse_go_int(text()?).ok_or(CipherError::BadPlaintext("int"))?,
-        ),
-        ValueType::Float => Value::Float(
-            parse_go_float(text()?).ok_or(CipherError::BadPlaintext("float"))?,
-        ),
+        ValueType::Int => {
+            Value::Int(parse_go_int(text()?).ok_or(CipherError::BadPlaintext("int"))?)
+        }
+        ValueType::Float => {
+            Value::Float(parse_go_float(text()?).ok_or(CipherError::BadPlaintext("float"))?)
+        }
         ValueType::Bool => Value::Bool(match text()? {
             "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
             "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
@@ -209,14 +209,26 @@ fn parse_go_float(s: &str) -> Option<f64> {
 }
 
 /// Encrypt `plaintext` under `key` with `aad`, as sops does (empty plaintext → `""`).
-pub fn encrypt_raw(plaintext: &[u8], vtype: ValueType, key: &[u8; 32], aad: &[u8], iv: &[u8; 32]) -> String {
+pub fn encrypt_raw(
+    plaintext: &[u8],
+    vtype: ValueType,
+    key: &[u8; 32],
+    aad: &[u8],
+    iv: &[u8; 32],
+) -> String {
     if plaintext.is_empty() {
         return String::new();
     }
     let cipher = SopsGcm::new(key.into());
     let nonce = aes_gcm::Nonce::<U32>::from_slice(iv);
     // AES-GCM encryption with a valid key and nonce cannot fail for inputs under 64 GiB.
-    let out = match cipher.encrypt(nonce, Payload { msg: plaintext, aad }) {
+    let out = match cipher.encrypt(
+        nonce,
+        Payload {
+            msg: plaintext,
+            aad,
+        },
+    ) {
         Ok(o) => o,
         Err(_) => return String::new(),
     };
@@ -282,15 +294,27 @@ mod tests {
             b"ENC[AES256_GCM,data:AA==,iv:AA==,type:str]",
             b"plain",
         ] {
-            assert!(matches!(parse_enc(bad), Err(CipherError::Format(_))), "{bad:?}");
+            assert!(
+                matches!(parse_enc(bad), Err(CipherError::Format(_))),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn typed_values() {
-        assert_eq!(typed("-42".into(), ValueType::Int).unwrap(), Value::Int(-42));
-        assert_eq!(typed("True".into(), ValueType::Bool).unwrap(), Value::Bool(true));
-        assert_eq!(typed("+Inf".into(), ValueType::Float).unwrap(), Value::Float(f64::INFINITY));
+        assert_eq!(
+            typed("-42".into(), ValueType::Int).unwrap(),
+            Value::Int(-42)
+        );
+        assert_eq!(
+            typed("True".into(), ValueType::Bool).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            typed("+Inf".into(), ValueType::Float).unwrap(),
+            Value::Float(f64::INFINITY)
+        );
         assert!(typed("4x".into(), ValueType::Int).is_err());
     }
 }

@@ -64,7 +64,9 @@ impl EncryptedFile {
         let m = &self.metadata;
         let recipients = m.age_recipients();
         if recipients.is_empty() {
-            return Err(Error::UnsupportedMasterKeys(m.unsupported_keys().join(", ")));
+            return Err(Error::UnsupportedMasterKeys(
+                m.unsupported_keys().join(", "),
+            ));
         }
         let mut parts: Vec<Zeroizing<Vec<u8>>> = Vec::new();
         for group in &m.groups {
@@ -105,10 +107,10 @@ impl EncryptedFile {
             });
         }
         let plain: Vec<Vec<u8>> = parts.iter().map(|p| p.to_vec()).collect();
-        let secret = Zeroizing::new(
-            crate::shamir::combine(&plain)
-                .map_err(|e| Error::Metadata(format!("cannot combine the key-group shares: {e}")))?,
-        );
+        let secret =
+            Zeroizing::new(crate::shamir::combine(&plain).map_err(|e| {
+                Error::Metadata(format!("cannot combine the key-group shares: {e}"))
+            })?);
         for mut p in plain {
             zeroize::Zeroize::zeroize(&mut p);
         }
@@ -271,8 +273,12 @@ impl Walker<'_> {
             SelectionRule::EncryptedSuffix(s) => path.iter().any(|p| p.ends_with(s.as_str())),
             SelectionRule::UnencryptedRegex(r) => !path.iter().any(|p| r.is_match(p)),
             SelectionRule::EncryptedRegex(r) => path.iter().any(|p| r.is_match(p)),
-            SelectionRule::UnencryptedCommentRegex(r) => !self.stacked(is_comment).any(|c| r.is_match(&c)),
-            SelectionRule::EncryptedCommentRegex(r) => self.stacked(is_comment).any(|c| r.is_match(&c)),
+            SelectionRule::UnencryptedCommentRegex(r) => {
+                !self.stacked(is_comment).any(|c| r.is_match(&c))
+            }
+            SelectionRule::EncryptedCommentRegex(r) => {
+                self.stacked(is_comment).any(|c| r.is_match(&c))
+            }
         }
     }
 
@@ -417,10 +423,22 @@ mod tests {
 
     #[test]
     fn mac_aad_is_go_rfc3339() {
-        assert_eq!(mac_aad("2021-09-30T19:49:41Z").unwrap(), "2021-09-30T19:49:41Z");
-        assert_eq!(mac_aad("2021-09-30T19:49:41.123456Z").unwrap(), "2021-09-30T19:49:41Z");
-        assert_eq!(mac_aad("2021-09-30T19:49:41+00:00").unwrap(), "2021-09-30T19:49:41Z");
-        assert_eq!(mac_aad("2021-09-30T19:49:41+02:00").unwrap(), "2021-09-30T19:49:41+02:00");
+        assert_eq!(
+            mac_aad("2021-09-30T19:49:41Z").unwrap(),
+            "2021-09-30T19:49:41Z"
+        );
+        assert_eq!(
+            mac_aad("2021-09-30T19:49:41.123456Z").unwrap(),
+            "2021-09-30T19:49:41Z"
+        );
+        assert_eq!(
+            mac_aad("2021-09-30T19:49:41+00:00").unwrap(),
+            "2021-09-30T19:49:41Z"
+        );
+        assert_eq!(
+            mac_aad("2021-09-30T19:49:41+02:00").unwrap(),
+            "2021-09-30T19:49:41+02:00"
+        );
         assert!(mac_aad("yesterday").is_err());
         assert!(mac_aad("2021-09-30T19:49:41").is_err());
     }

@@ -107,7 +107,9 @@ pub fn ssh_to_age(pem: &[u8], passphrase: Option<&str>) -> Result<Option<age::x2
         .map_err(|e| Error::Identity(format!("not an OpenSSH private key: {e}")))?;
     let key = if key.is_encrypted() {
         let Some(p) = passphrase else {
-            return Err(Error::Identity("the ssh key is passphrase-protected".into()));
+            return Err(Error::Identity(
+                "the ssh key is passphrase-protected".into(),
+            ));
         };
         key.decrypt(p)
             .map_err(|_| Error::Identity("wrong passphrase for the ssh key".into()))?
@@ -167,7 +169,12 @@ impl Identities {
             .collect()
     }
 
-    fn push(&mut self, description: String, inner: Box<dyn age::Identity + Send + Sync>, plugin: bool) {
+    fn push(
+        &mut self,
+        description: String,
+        inner: Box<dyn age::Identity + Send + Sync>,
+        plugin: bool,
+    ) {
         self.list.push(Identity {
             description,
             inner,
@@ -276,7 +283,11 @@ impl Identities {
                 let name = id.plugin().to_string();
                 let plugin = age::plugin::IdentityPluginV1::new(&name, &[id], PassphraseCallbacks)
                     .map_err(|_| bad(&format!("age-plugin-{name} is not on PATH")))?;
-                self.push(format!("{source} (age-plugin-{name})"), Box::new(plugin), true);
+                self.push(
+                    format!("{source} (age-plugin-{name})"),
+                    Box::new(plugin),
+                    true,
+                );
             } else {
                 return Err(bad(
                     "not an age identity (expected AGE-SECRET-KEY-1…, AGE-PLUGIN-…, or a # comment)",
@@ -360,9 +371,12 @@ impl Identities {
         // Rust's armor reader rejects leading whitespace that Go's tolerates.
         let enc = enc.trim_start();
         let reader = age::armor::ArmoredReader::new(enc.as_bytes());
-        let dec = age::Decryptor::new(reader)
-            .map_err(|e| Error::Metadata(format!("an age `enc` entry is not a valid age file: {e}")))?;
-        let ids: Vec<&dyn age::Identity> = ids.map(|i| i.inner.as_ref() as &dyn age::Identity).collect();
+        let dec = age::Decryptor::new(reader).map_err(|e| {
+            Error::Metadata(format!("an age `enc` entry is not a valid age file: {e}"))
+        })?;
+        let ids: Vec<&dyn age::Identity> = ids
+            .map(|i| i.inner.as_ref() as &dyn age::Identity)
+            .collect();
         match dec.decrypt(ids.into_iter()) {
             Ok(mut r) => {
                 let mut out = Zeroizing::new(Vec::new());

@@ -52,6 +52,8 @@ mod tests {
 
     #[test]
     fn empty_mac_is_sha512_of_nothing() {
-        assert!(MacHasher::new(false).finish().starts_with("CF83E1357EEFB8BD"));
+        assert!(MacHasher::new(false)
+            .finish()
+            .starts_with("CF83E1357EEFB8BD"));
     }
 }

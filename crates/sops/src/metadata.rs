@@ -45,7 +45,9 @@ pub struct Metadata {
     pub groups: Vec<KeyGroup>,
 }
 
-const LISTS: [&str; 7] = ["age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms"];
+const LISTS: [&str; 7] = [
+    "age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms",
+];
 
 fn field<'a>(m: &'a [Item], name: &str) -> Option<&'a Value> {
     m.iter().find_map(|i| match i {
@@ -108,7 +110,7 @@ fn int_field(m: &[Item], name: &str) -> Result<usize> {
             } else {
                 // Writers before 3.11 could emit `2.000000` in flat formats.
                 let f: f64 = s.parse().map_err(|_| bad(&s))?;
-                if f.fract() != 0.0 || f < 0.0 || f > 255.0 {
+                if f.fract() != 0.0 || !(0.0..=255.0).contains(&f) {
                     return Err(bad(&s));
                 }
                 f as usize
@@ -176,7 +178,8 @@ fn group(m: &[Item]) -> Result<KeyGroup> {
 fn regex_field(m: &[Item], name: &str) -> Result<Option<Regex>> {
     string_field(m, name)?
         .map(|r| {
-            Regex::new(&r).map_err(|e| Error::Metadata(format!("`{name}` is not a valid regex: {e}")))
+            Regex::new(&r)
+                .map_err(|e| Error::Metadata(format!("`{name}` is not a valid regex: {e}")))
         })
         .transpose()
 }
@@ -229,7 +232,10 @@ impl Metadata {
                 .map(group)
                 .collect::<Result<Vec<_>>>()?
         };
-        if groups.iter().all(|g| g.age.is_empty() && g.unsupported.is_empty()) {
+        if groups
+            .iter()
+            .all(|g| g.age.is_empty() && g.unsupported.is_empty())
+        {
             return Err(Error::Metadata("no master keys found in the file".into()));
         }
         Ok(Metadata {

@@ -39,7 +39,11 @@ pub fn display(path: &[PathElem]) -> String {
 
 /// Parse sops' `--extract` syntax: a sequence of `["key"]`, `['key']` or `[N]`.
 pub fn parse_sops(expr: &str) -> Result<Vec<PathElem>> {
-    let bad = |why: &str| Error::KeyNotFound(format!("invalid path {expr:?}: {why} (expected the form [\"a\"][\"b\"][0])"));
+    let bad = |why: &str| {
+        Error::KeyNotFound(format!(
+            "invalid path {expr:?}: {why} (expected the form [\"a\"][\"b\"][0])"
+        ))
+    };
     let mut out = Vec::new();
     let mut chars = expr.trim().chars().peekable();
     while let Some(c) = chars.next() {
@@ -94,7 +98,10 @@ pub fn parse_key(key: &str) -> Result<Vec<PathElem>> {
     if key.starts_with('[') {
         return parse_sops(key);
     }
-    Ok(key.split('/').map(|p| PathElem::Key(p.to_string())).collect())
+    Ok(key
+        .split('/')
+        .map(|p| PathElem::Key(p.to_string()))
+        .collect())
 }
 
 /// Follow `path` through a document. Numeric `Key` steps index sequences (sops-nix `a/0`).
@@ -116,8 +123,14 @@ pub fn lookup<'a>(branch: &'a [Item], path: &[PathElem]) -> Result<&'a Value> {
                     PathElem::Index(n) => Some(*n),
                     PathElem::Key(k) => k.parse::<usize>().ok(),
                 };
-                let elems: Vec<&Value> = seq.iter().filter(|v| !matches!(v, Value::Comment(_))).collect();
-                cur = Some(idx.and_then(|n| elems.get(n).copied()).ok_or_else(|| missing(i))?);
+                let elems: Vec<&Value> = seq
+                    .iter()
+                    .filter(|v| !matches!(v, Value::Comment(_)))
+                    .collect();
+                cur = Some(
+                    idx.and_then(|n| elems.get(n).copied())
+                        .ok_or_else(|| missing(i))?,
+                );
                 continue;
             }
             Some(other) => {
@@ -168,9 +181,17 @@ mod tests {
                 Value::Seq(vec![Value::str("x"), Value::str("y")]),
             )]),
         )];
-        assert_eq!(lookup(&doc, &parse_key("a/l/1").unwrap()).unwrap(), &Value::str("y"));
-        assert_eq!(lookup(&doc, &parse_key(r#"["a"]["l"][0]"#).unwrap()).unwrap(), &Value::str("x"));
-        let e = lookup(&doc, &parse_key("a/m").unwrap()).unwrap_err().to_string();
+        assert_eq!(
+            lookup(&doc, &parse_key("a/l/1").unwrap()).unwrap(),
+            &Value::str("y")
+        );
+        assert_eq!(
+            lookup(&doc, &parse_key(r#"["a"]["l"][0]"#).unwrap()).unwrap(),
+            &Value::str("x")
+        );
+        let e = lookup(&doc, &parse_key("a/m").unwrap())
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, r#"key ["a"]["m"] not found (no ["a"]["m"] in the file)"#);
     }
 }

@@ -88,11 +88,13 @@ pub fn split(
     if secret.is_empty() || threshold < 2 || n < threshold {
         return None;
     }
-    let mut shares: Vec<Vec<u8>> = (1..=n).map(|x| {
-        let mut v = vec![0u8; secret.len() + 1];
-        v[secret.len()] = x;
-        v
-    }).collect();
+    let mut shares: Vec<Vec<u8>> = (1..=n)
+        .map(|x| {
+            let mut v = vec![0u8; secret.len() + 1];
+            v[secret.len()] = x;
+            v
+        })
+        .collect();
     let mut coeffs = vec![0u8; threshold as usize];
     for (j, s) in secret.iter().enumerate() {
         coeffs[0] = *s;
@@ -146,6 +148,9 @@ mod tests {
         }
         assert_eq!(combine(&shares).unwrap(), secret);
         assert_eq!(combine(&shares[..1]), Err(ShamirError::TooFew));
-        assert_eq!(combine(&[shares[0].clone(), shares[0].clone()]), Err(ShamirError::DuplicateX));
+        assert_eq!(
+            combine(&[shares[0].clone(), shares[0].clone()]),
+            Err(ShamirError::DuplicateX)
+        );
     }
 }
