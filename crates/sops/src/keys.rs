@@ -314,10 +314,17 @@ impl Identities {
                 "{source} is passphrase-protected and no passphrase was given (set KEYWARD_PASSPHRASE_FILE or run on a terminal)"
             ))
         })?;
-        let id = age::scrypt::Identity::new(SecretString::from(pass));
+        let mut id = age::scrypt::Identity::new(SecretString::from(pass));
+        // Go age accepts work factors up to 22; the Rust default depends on this machine's speed.
+        id.set_max_work_factor(22);
         let mut r = dec
             .decrypt(std::iter::once(&id as &dyn age::Identity))
-            .map_err(|_| Error::Identity(format!("{source}: wrong passphrase")))?;
+            .map_err(|e| match e {
+                age::DecryptError::ExcessiveWork { .. } => Error::Identity(format!(
+                    "{source}: the passphrase's scrypt work factor is above 22; re-encrypt the identity"
+                )),
+                _ => Error::Identity(format!("{source}: wrong passphrase")),
+            })?;
         let mut inner = Zeroizing::new(Vec::new());
         r.read_to_end(&mut inner)
             .map_err(|e| Error::io(source.to_string(), e))?;
