@@ -53,7 +53,12 @@ fn extract_prints_exactly_the_value() {
     let Some(f) = fx() else { return };
     let file = f.nix.join("secrets.yaml");
     let o = keyward(
-        &["decrypt", "--extract", r#"["nested"]["test"]["file"]"#, file.to_str().unwrap()],
+        &[
+            "decrypt",
+            "--extract",
+            r#"["nested"]["test"]["file"]"#,
+            file.to_str().unwrap(),
+        ],
         &[("SOPS_AGE_KEY_FILE", &f.key)],
     );
     assert_eq!(stderr(&o), "");
@@ -85,12 +90,21 @@ fn a_missing_extract_key_exits_8_and_names_the_key() {
     let Some(f) = fx() else { return };
     let file = f.nix.join("secrets.yaml");
     let o = keyward(
-        &["decrypt", "--extract", r#"["nested"]["nope"]"#, file.to_str().unwrap()],
+        &[
+            "decrypt",
+            "--extract",
+            r#"["nested"]["nope"]"#,
+            file.to_str().unwrap(),
+        ],
         &[("SOPS_AGE_KEY_FILE", &f.key)],
     );
     assert_eq!(o.status.code(), Some(8));
     assert!(o.stdout.is_empty());
-    assert!(stderr(&o).contains(r#"key ["nested"]["nope"] not found"#), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(r#"key ["nested"]["nope"] not found"#),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn tmp_with(bytes: &[u8], name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -111,10 +125,15 @@ fn failures_have_distinct_exit_codes_and_clear_messages() {
         let i = json.find("\"mac\": \"").unwrap() + 8;
         json[i..i + json[i..].find('"').unwrap()].to_string()
     };
-    let mac_line = good.lines().find(|l| l.trim_start().starts_with("mac: ")).unwrap();
+    let mac_line = good
+        .lines()
+        .find(|l| l.trim_start().starts_with("mac: "))
+        .unwrap();
     let bad_mac = good.replace(mac_line, &format!("    mac: {other_mac}"));
 
-    let other_key = shared().unwrap().join("sops-upstream/age-keysource-test-vectors/mock-other-identity.txt");
+    let other_key = shared()
+        .unwrap()
+        .join("sops-upstream/age-keysource-test-vectors/mock-other-identity.txt");
     let (_d1, wrong_mac) = tmp_with(bad_mac.as_bytes(), "wrong-mac.yaml");
     let (_d2, truncated) = tmp_with(&good.as_bytes()[..good.len() / 2], "truncated.yaml");
     let (_d3, not_sops) = tmp_with(b"hello: world\n", "plain.yaml");
@@ -123,27 +142,52 @@ fn failures_have_distinct_exit_codes_and_clear_messages() {
 
     let cases: Vec<(&str, &Path, &Path, i32, &str)> = vec![
         ("wrong MAC", &wrong_mac, &f.key, 5, "MAC"),
-        ("another key", &good_file, &other_key, 4, "no identity matches this file (recipients: age1yt3tf"),
+        (
+            "another key",
+            &good_file,
+            &other_key,
+            4,
+            "no identity matches this file (recipients: age1yt3tf",
+        ),
         ("PGP only", &pgp_only, &f.key, 6, "keyward is age-only"),
         ("truncated", &truncated, &f.key, 3, "wrong-mac"),
         ("not sops", &not_sops, &f.key, 3, "not a sops file"),
-        ("missing", Path::new("/nonexistent/x.yaml"), &f.key, 7, "/nonexistent/x.yaml: cannot read"),
+        (
+            "missing",
+            Path::new("/nonexistent/x.yaml"),
+            &f.key,
+            7,
+            "/nonexistent/x.yaml: cannot read",
+        ),
     ];
     let mut codes = std::collections::BTreeSet::new();
     for (what, file, key, code, needle) in cases {
-        let o = keyward(&["decrypt", file.to_str().unwrap()], &[("SOPS_AGE_KEY_FILE", key)]);
+        let o = keyward(
+            &["decrypt", file.to_str().unwrap()],
+            &[("SOPS_AGE_KEY_FILE", key)],
+        );
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(code), "{what}: {err}");
         assert!(o.stdout.is_empty(), "{what}: stdout must be empty");
         assert!(err.starts_with("keyward: "), "{what}: {err}");
-        assert!(err.contains(file.file_name().unwrap().to_str().unwrap()), "{what} names the file: {err}");
+        assert!(
+            err.contains(file.file_name().unwrap().to_str().unwrap()),
+            "{what} names the file: {err}"
+        );
         if what != "truncated" {
             assert!(err.contains(needle), "{what}: {err}");
         }
-        assert!(!err.contains("test_value") && !err.contains("another value"), "{what}: plaintext in {err}");
+        assert!(
+            !err.contains("test_value") && !err.contains("another value"),
+            "{what}: plaintext in {err}"
+        );
         codes.insert(code);
     }
-    assert_eq!(codes.len(), 5, "wrong MAC, other key, PGP-only, not-sops/truncated, I/O are distinct");
+    assert_eq!(
+        codes.len(),
+        5,
+        "wrong MAC, other key, PGP-only, not-sops/truncated, I/O are distinct"
+    );
 }
 
 #[test]

@@ -78,7 +78,9 @@ fn check_file(root: &Path, name: &str, exp: &J) {
     let key = DataKey::from_bytes(&hex(exp["data_key_hex"].as_str().unwrap())).unwrap();
     let no_mac = exp["mac_plaintext"].is_null();
     let opts = DecryptOptions { ignore_mac: no_mac };
-    let docs = file.decrypt(&key, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let docs = file
+        .decrypt(&key, &opts)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     if no_mac {
         let err = file.decrypt(&key, &DecryptOptions::default()).unwrap_err();
         assert!(err.to_string().contains("no MAC"), "{name}: {err}");
@@ -129,7 +131,9 @@ fn check_file(root: &Path, name: &str, exp: &J) {
     for c in exp["encrypted_comments_in_file_order"].as_array().unwrap() {
         let text = c["plaintext"].as_str().unwrap().as_bytes().to_vec();
         assert!(
-            got_comments.iter().any(|g| g == &text || g.trim_ascii() == text.trim_ascii()),
+            got_comments
+                .iter()
+                .any(|g| g == &text || g.trim_ascii() == text.trim_ascii()),
             "{name}: decrypted comment {:?} missing",
             c["plaintext"]
         );
@@ -137,14 +141,19 @@ fn check_file(root: &Path, name: &str, exp: &J) {
 
     if let Some(stdout) = exp.get("expected_sops_decrypt_stdout").and_then(J::as_str) {
         let out = sops::stores::emit_plain(format, &docs).unwrap();
-        assert_eq!(String::from_utf8_lossy(&out), stdout, "{name}: decrypt output");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            stdout,
+            "{name}: decrypt output"
+        );
     }
 }
 
 fn run_expected(dir: &str) {
     let Some(root) = shared() else { return };
     let root = root.join(dir);
-    let expected: J = serde_json::from_slice(&std::fs::read(root.join("expected.json")).unwrap()).unwrap();
+    let expected: J =
+        serde_json::from_slice(&std::fs::read(root.join("expected.json")).unwrap()).unwrap();
     let mut n = 0;
     for (name, exp) in expected.as_object().unwrap() {
         if exp.get("data_key_hex").is_some() {
@@ -200,7 +209,8 @@ fn age_key_files_unwrap_the_recorded_data_keys() {
 fn an_ssh_ed25519_host_key_opens_its_ssh_to_age_stanza() {
     let Some(root) = shared() else { return };
     let nix = root.join("sops-nix");
-    let exp: J = serde_json::from_slice(&std::fs::read(nix.join("expected.json")).unwrap()).unwrap();
+    let exp: J =
+        serde_json::from_slice(&std::fs::read(nix.join("expected.json")).unwrap()).unwrap();
     let mut ids = Identities::new();
     ids.add_ssh_key_file(&nix.join("ssh-ed25519-key")).unwrap();
     assert!(ids
@@ -223,7 +233,8 @@ fn a_file_for_other_keys_names_its_recipients_and_what_was_tried() {
     let Some(root) = shared() else { return };
     let v = root.join("sops-upstream/age-keysource-test-vectors");
     let mut ids = Identities::new();
-    ids.add_key_file(&v.join("mock-other-identity.txt")).unwrap();
+    ids.add_key_file(&v.join("mock-other-identity.txt"))
+        .unwrap();
     let bytes = std::fs::read(root.join("sops-nix/secrets.yaml")).unwrap();
     let f = EncryptedFile::parse(Format::Yaml, &bytes).unwrap();
     let msg = f.data_key(&ids).unwrap_err().to_string();
@@ -255,7 +266,13 @@ fn age_keysource_vectors_x25519_ssh_and_passphrase_identities() {
     ids.add_key_file(&v.join("mock-identity.txt")).unwrap();
     assert_eq!(ids.unwrap(&enc).unwrap().unwrap().as_slice(), b"data");
     // Leading whitespace in `enc` is tolerated, as Go's armor reader does.
-    assert_eq!(ids.unwrap(&format!("\n  {enc}")).unwrap().unwrap().as_slice(), b"data");
+    assert_eq!(
+        ids.unwrap(&format!("\n  {enc}"))
+            .unwrap()
+            .unwrap()
+            .as_slice(),
+        b"data"
+    );
     assert!(ids.unwrap(&ssh_enc).unwrap().is_none());
 
     let mut ssh = Identities::new();
@@ -280,9 +297,13 @@ fn a_passphrase_protected_identity_file_opens_with_its_passphrase() {
     let v = root.join("sops-upstream/age-keysource-test-vectors");
     let enc = std::fs::read_to_string(v.join("mock-encrypted-key.age")).unwrap();
     // The only test that sets this variable.
-    std::env::set_var("KEYWARD_PASSPHRASE_FILE", v.join("mock-encrypted-identity.passphrase"));
+    std::env::set_var(
+        "KEYWARD_PASSPHRASE_FILE",
+        v.join("mock-encrypted-identity.passphrase"),
+    );
     let mut ids = Identities::new();
-    ids.add_key_file(&v.join("mock-encrypted-identity.age")).unwrap();
+    ids.add_key_file(&v.join("mock-encrypted-identity.age"))
+        .unwrap();
     assert_eq!(ids.unwrap(&enc).unwrap().unwrap().as_slice(), b"data");
 
     let wrong = tempfile::NamedTempFile::new().unwrap();
@@ -292,7 +313,10 @@ fn a_passphrase_protected_identity_file_opens_with_its_passphrase() {
         .add_key_file(&v.join("mock-encrypted-identity.age"))
         .unwrap_err()
         .to_string();
-    assert!(err.ends_with("mock-encrypted-identity.age: wrong passphrase"), "{err}");
+    assert!(
+        err.ends_with("mock-encrypted-identity.age: wrong passphrase"),
+        "{err}"
+    );
     std::env::remove_var("KEYWARD_PASSPHRASE_FILE");
 }
 
@@ -301,7 +325,8 @@ fn a_post_quantum_identity_is_reported_not_fatal() {
     let Some(root) = shared() else { return };
     let v = root.join("sops-upstream/age-keysource-test-vectors");
     let mut ids = Identities::new();
-    ids.add_key_file(&v.join("mock-hybrid-identity.txt")).unwrap();
+    ids.add_key_file(&v.join("mock-hybrid-identity.txt"))
+        .unwrap();
     assert!(ids.is_empty());
     assert!(ids.tried()[0].contains("post-quantum"), "{:?}", ids.tried());
 }
