@@ -526,10 +526,9 @@ fn leading_space(s: &[u8]) -> Option<usize> {
 
 /// Go `unicode.IsSpace` on the last character of `s`; returns its width.
 fn trailing_space(s: &[u8]) -> Option<usize> {
-    (1..=4.min(s.len())).find_map(|n| match decode_rune(&s[s.len() - n..]) {
-        Some((c, w)) if w == n => c.is_whitespace().then_some(n),
-        _ => None,
-    })
+    (1..=4.min(s.len())).find(
+        |&n| matches!(decode_rune(&s[s.len() - n..]), Some((c, w)) if w == n && c.is_whitespace()),
+    )
 }
 
 fn trim_left_space(mut s: &[u8]) -> &[u8] {
