@@ -199,8 +199,19 @@ impl Identities {
         }
         if let Ok(v) = std::env::var("SOPS_AGE_KEY") {
             let v = Zeroizing::new(v);
-            // Since 3.13 a line may hold several whitespace-separated keys.
-            let joined = Zeroizing::new(v.split_whitespace().collect::<Vec<_>>().join("\n"));
+            // Since 3.13 a (non-comment) line may hold several whitespace-separated keys.
+            let joined = Zeroizing::new(
+                v.lines()
+                    .flat_map(|l| {
+                        if l.starts_with('#') {
+                            vec![l]
+                        } else {
+                            l.split_whitespace().collect()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
             self.add_key_text(joined.as_bytes(), "SOPS_AGE_KEY")?;
         }
         if let Some(p) = std::env::var_os("SOPS_AGE_KEY_FILE") {
