@@ -34,8 +34,8 @@ enum Kind {
     Seq(Vec<Node>),
     Scalar {
         value: Vec<u8>,
-        /// `true` for `!!binary` (the only tag sops output carries).
-        binary: bool,
+        /// The suffix of a `!!` tag sops output carries: `binary` or `merge`.
+        tag: Option<&'static str>,
         style: Style,
     },
 }
@@ -209,7 +209,7 @@ fn tree_value_to_node(v: &Value) -> Result<Node> {
 fn plain(s: &str) -> Kind {
     Kind::Scalar {
         value: s.as_bytes().to_vec(),
-        binary: false,
+        tag: None,
         style: Style::Plain,
     }
 }
@@ -227,9 +227,20 @@ fn string_node(s: &[u8]) -> Node {
             };
             Kind::Scalar {
                 value: b64,
-                binary: true,
+                tag: Some("binary"),
                 style,
             }
+        }
+        Ok("<<") => {
+            // yaml.v3 resolves `<<` to `!!merge`; the re-parse keeps that tag.
+            return Node {
+                kind: Kind::Scalar {
+                    value: b"<<".to_vec(),
+                    tag: Some("merge"),
+                    style: Style::Plain,
+                },
+                ..Node::default()
+            };
         }
         Ok(text) => {
             let requested = if text.contains('\n') {
@@ -245,7 +256,7 @@ fn string_node(s: &[u8]) -> Node {
             let style = select_style(requested, &a, false, false, true);
             Kind::Scalar {
                 value: s.to_vec(),
-                binary: false,
+                tag: None,
                 style,
             }
         }
@@ -300,7 +311,7 @@ enum Event {
     },
     Scalar {
         value: Vec<u8>,
-        binary: bool,
+        tag: Option<&'static str>,
         style: Style,
         head: Vec<u8>,
         line: Vec<u8>,
@@ -341,11 +352,11 @@ fn node_events(node: Node, tail: Vec<u8>, ev: &mut Vec<Event>) {
         }
         Kind::Scalar {
             value,
-            binary,
+            tag,
             style,
         } => ev.push(Event::Scalar {
             value,
-            binary,
+            tag,
             style,
             head: node.head,
             line: node.line,
@@ -653,7 +664,7 @@ struct Emitter {
     scalar_value: Vec<u8>,
     scalar_analysis: Analysis,
     scalar_style: Style,
-    tag_binary: bool,
+    tag: Option<&'static str>,
 }
 
 type R = Result<()>;
@@ -693,7 +704,7 @@ impl Emitter {
             scalar_value: Vec::new(),
             scalar_analysis: Analysis::default(),
             scalar_style: Style::Plain,
-            tag_binary: false,
+            tag: None,
         }
     }
 
@@ -711,7 +722,7 @@ impl Emitter {
     }
 
     fn analyze_event(&mut self) {
-        self.tag_binary = false;
+        self.tag = None;
         self.scalar_value.clear();
         let (head, line, foot, tail, scalar) = match self.events.get(self.head) {
             Some(Event::MapStart { head, tail }) => {
@@ -726,7 +737,7 @@ impl Emitter {
             }
             Some(Event::Scalar {
                 value,
-                binary,
+                tag,
                 head,
                 line,
                 foot,
@@ -737,7 +748,7 @@ impl Emitter {
                 line.clone(),
                 foot.clone(),
                 tail.clone(),
-                Some((value.clone(), *binary)),
+                Some((value.clone(), *tag)),
             ),
             _ => (vec![], vec![], vec![], vec![], None),
         };
@@ -753,8 +764,8 @@ impl Emitter {
         if !tail.is_empty() {
             self.tail_comment = tail;
         }
-        if let Some((value, binary)) = scalar {
-            self.tag_binary = binary;
+        if let Some((value, tag)) = scalar {
+            self.tag = tag;
             self.scalar_analysis = analyze_scalar(&value);
             self.scalar_value = value;
         }
@@ -1015,8 +1026,7 @@ impl Emitter {
         self.write_indicator(&[open], true, true, false);
         self.increase_indent(true, false, false);
         self.flow_level += 1;
-        // The next event is the end event (the collection is empty).
-        self.head += 1;
+        // The current event is the end event (the collection is empty).
         let ok = match self.events.get(self.head) {
             Some(Event::SeqEnd { .. }) => seq,
             Some(Event::MapEnd { .. }) => !seq,
@@ -1025,7 +1035,6 @@ impl Emitter {
         if !ok {
             return Err(emit_err("non-empty flow collection"));
         }
-        self.analyze_event();
         if !seq {
             self.process_head_comment();
         }
@@ -1120,7 +1129,7 @@ impl Emitter {
                 if self.scalar_analysis.multiline {
                     return false;
                 }
-                let tag_len = if self.tag_binary { 8 } else { 0 };
+                let tag_len = self.tag.map_or(0, |t| 2 + t.len());
                 tag_len + self.scalar_value.len() <= 128
             }
             Some(Event::SeqStart { .. }) => {
@@ -1171,16 +1180,16 @@ impl Emitter {
             &self.scalar_analysis,
             self.simple_key_context,
             self.flow_level > 0,
-            !self.tag_binary,
+            self.tag.is_none(),
         );
         self.scalar_style = style;
-        if self.tag_binary {
-            // process_tag: handle "!!", suffix "binary"
+        if let Some(suffix) = self.tag {
+            // process_tag: handle "!!", then the suffix.
             if !self.whitespace {
                 self.put(b' ');
             }
             self.write_all(b"!!");
-            self.write_all(b"binary");
+            self.write_all(suffix.as_bytes());
             self.whitespace = false;
             self.indention = false;
         }

@@ -337,18 +337,22 @@ impl Parser<'_> {
             // Root node.
             match self.next_content()? {
                 Some(c) if !self.is_doc_marker() => {
+                    let props;
                     self.flush_pending_map(&mut branch);
                     if self.cur() == b'-' && is_blankz(self.peek(1)) {
                         return Err(self.err("YAML documents that are sequences are not supported"));
                     }
-                    let props = self.props(true)?;
                     if self.line_is_key() {
-                        if props.anchor.is_some() || props.tag.is_some() {
-                            // Properties on the first key's line belong to the key.
-                        }
-                        let m = self.block_map_with_props(c, props)?;
+                        let m = self.block_map(c)?;
                         branch.extend(m);
-                    } else if matches!(self.cur(), b'\n' | 0) {
+                    } else if {
+                        props = self.props(true)?;
+                        matches!(self.cur(), b'\n' | 0 | b'#')
+                    } {
+                        if self.cur() == b'#' {
+                            let t = self.read_comment();
+                            branch.push(Item::Comment(comment(t, false)));
+                        }
                         // Properties alone on a line, the mapping below.
                         match self.next_content()? {
                             Some(c2) if !self.is_doc_marker() && self.line_is_key() => {
@@ -564,7 +568,7 @@ impl Parser<'_> {
                 self.at(p) == b':' && is_blankz(self.at(p + 1))
             }
             b'[' | b'{' | b'#' | b'|' | b'>' | b'\n' | 0 => false,
-            b'?' if is_blankz(self.at(p + 1)) => false,
+            b'?' | b'-' if is_blankz(self.at(p + 1)) => false,
             _ => {
                 let start = p;
                 loop {
@@ -639,13 +643,6 @@ impl Parser<'_> {
 
     // --- block collections ---------------------------------------------------------------
 
-    fn block_map_with_props(&mut self, n: usize, props: Props) -> Result<Branch> {
-        // Properties before the first key on the same line belong to that key (they were
-        // consumed already; a key anchor is rare and not kept).
-        let _ = props;
-        self.block_map(n)
-    }
-
     fn block_map(&mut self, n: usize) -> Result<Branch> {
         self.enter()?;
         let mut items: Branch = Vec::new();
@@ -717,6 +714,13 @@ impl Parser<'_> {
     /// comments sops places before the entry, and the value.
     fn after_indicator(&mut self, n: usize, ctx: Ctx) -> Result<(Vec<Comment>, Value)> {
         self.skip_ws();
+        if self.line_is_key() {
+            if ctx == Ctx::MapValue {
+                return Err(self.err("mapping values are not allowed in this context"));
+            }
+            let c = self.col();
+            return Ok((Vec::new(), Value::Map(self.block_map(c)?)));
+        }
         let props = self.props(true)?;
         let mut pre = Vec::new();
         match self.cur() {
@@ -757,14 +761,6 @@ impl Parser<'_> {
                 Ok((pre, self.apply_anchor(v, &props)))
             }
             _ => {
-                if self.line_is_key() {
-                    if ctx == Ctx::MapValue {
-                        return Err(self.err("mapping values are not allowed in this context"));
-                    }
-                    let c = self.col();
-                    let v = Value::Map(self.block_map(c)?);
-                    return Ok((pre, self.apply_anchor(v, &props)));
-                }
                 let (v, c) = self.inline_node(n, true, &props)?;
                 let v = self.apply_anchor(v, &props);
                 Ok(attach_line_comment(v, c))
@@ -774,6 +770,10 @@ impl Parser<'_> {
 
     /// A node starting on its own line at column `c` (> `parent`).
     fn block_node(&mut self, parent: usize, c: usize) -> Result<(Vec<Comment>, Value)> {
+        if self.line_is_key() {
+            // Properties before a key belong to the key.
+            return Ok((Vec::new(), Value::Map(self.block_map(c)?)));
+        }
         let props = self.props(true)?;
         if matches!(self.cur(), b'\n' | 0 | b'#') {
             // Properties alone on their line.
@@ -794,11 +794,6 @@ impl Parser<'_> {
         }
         if self.cur() == b'-' && is_blankz(self.peek(1)) {
             let v = Value::Seq(self.block_seq(c, false)?);
-            return Ok((Vec::new(), self.apply_anchor(v, &props)));
-        }
-        if self.line_is_key() {
-            let col = self.col();
-            let v = Value::Map(self.block_map(col)?);
             return Ok((Vec::new(), self.apply_anchor(v, &props)));
         }
         let (v, cm) = self.inline_node(parent, true, &props)?;
