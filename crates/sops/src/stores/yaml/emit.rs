@@ -350,11 +350,7 @@ fn node_events(node: Node, tail: Vec<u8>, ev: &mut Vec<Event>) {
                 foot: node.foot,
             });
         }
-        Kind::Scalar {
-            value,
-            tag,
-            style,
-        } => ev.push(Event::Scalar {
+        Kind::Scalar { value, tag, style } => ev.push(Event::Scalar {
             value,
             tag,
             style,
@@ -389,6 +385,7 @@ enum State {
 
 #[derive(Default, Clone)]
 struct Analysis {
+    empty: bool,
     multiline: bool,
     flow_plain_allowed: bool,
     block_plain_allowed: bool,
@@ -455,6 +452,7 @@ fn is_bom(b: &[u8], i: usize) -> bool {
 fn analyze_scalar(value: &[u8]) -> Analysis {
     if value.is_empty() {
         return Analysis {
+            empty: true,
             multiline: false,
             flow_plain_allowed: false,
             block_plain_allowed: true,
@@ -499,11 +497,9 @@ fn analyze_scalar(value: &[u8]) -> Analysis {
                         block_indicators = true;
                     }
                 }
-                b'-' => {
-                    if followed_by_whitespace {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
+                b'-' if followed_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
                 }
                 _ => {}
             }
@@ -516,11 +512,9 @@ fn analyze_scalar(value: &[u8]) -> Analysis {
                         block_indicators = true;
                     }
                 }
-                b'#' => {
-                    if preceded_by_whitespace {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
+                b'#' if preceded_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
                 }
                 _ => {}
             }
@@ -563,6 +557,7 @@ fn analyze_scalar(value: &[u8]) -> Analysis {
         i += w;
     }
     let mut a = Analysis {
+        empty: false,
         multiline: line_breaks,
         flow_plain_allowed: true,
         block_plain_allowed: true,
@@ -616,14 +611,12 @@ fn select_style(
     if simple_key && a.multiline {
         style = Style::Double;
     }
-    if style == Style::Plain {
-        if (in_flow && !a.flow_plain_allowed) || (!in_flow && !a.block_plain_allowed) {
-            style = Style::Single;
-        }
-        // An empty value has flow_plain_allowed = false, so only the simple-key case is left.
-        if a.multiline && false {
-            style = Style::Single;
-        }
+    if style == Style::Plain
+        && ((in_flow && !a.flow_plain_allowed)
+            || (!in_flow && !a.block_plain_allowed)
+            || (a.empty && (in_flow || simple_key)))
+    {
+        style = Style::Single;
     }
     if style == Style::Single && !a.single_quoted_allowed {
         style = Style::Double;
@@ -1052,8 +1045,8 @@ impl Emitter {
 
     fn emit_block_sequence_item(&mut self, first: bool) -> R {
         if first {
-            let seq = self.mapping_context && (self.column == 0 || !self.indention) && false;
-            self.increase_indent(false, false, seq);
+            // compact_sequence_indent is off in sops' encoder.
+            self.increase_indent(false, false, false);
         }
         if matches!(self.event(), Some(Event::SeqEnd { .. })) {
             self.pop_indent();
@@ -1103,10 +1096,8 @@ impl Emitter {
         }
         if !self.key_line_comment.is_empty() {
             match self.event() {
-                Some(Event::Scalar { .. }) => {
-                    if self.line_comment.is_empty() {
-                        self.line_comment = std::mem::take(&mut self.key_line_comment);
-                    }
+                Some(Event::Scalar { .. }) if self.line_comment.is_empty() => {
+                    self.line_comment = std::mem::take(&mut self.key_line_comment);
                 }
                 Some(Event::MapStart { .. }) | Some(Event::SeqStart { .. }) => {
                     std::mem::swap(&mut self.line_comment, &mut self.key_line_comment);

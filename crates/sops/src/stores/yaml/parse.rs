@@ -286,11 +286,7 @@ impl Parser<'_> {
                 }
             }
             if self.eof() {
-                if explicit || !self.pending.is_empty() && !docs.is_empty() {
-                    let mut b = Vec::new();
-                    self.flush_pending_map(&mut b);
-                    docs.push(b);
-                } else if !self.pending.is_empty() {
+                if explicit || !self.pending.is_empty() {
                     let mut b = Vec::new();
                     self.flush_pending_map(&mut b);
                     docs.push(b);
@@ -517,17 +513,12 @@ impl Parser<'_> {
     fn line_is_key(&self) -> bool {
         let mut p = self.pos;
         // properties
-        loop {
-            match self.at(p) {
-                b'&' | b'!' => {
-                    while !is_blankz(self.at(p)) {
-                        p += 1;
-                    }
-                    while is_blank(self.at(p)) {
-                        p += 1;
-                    }
-                }
-                _ => break,
+        while matches!(self.at(p), b'&' | b'!') {
+            while !is_blankz(self.at(p)) {
+                p += 1;
+            }
+            while is_blank(self.at(p)) {
+                p += 1;
             }
         }
         match self.at(p) {
