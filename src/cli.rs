@@ -12,7 +12,7 @@ pub mod exit {
     pub const INTERNAL: u8 = 1;
     /// Bad command line (clap's own code).
     pub const USAGE: u8 = 2;
-    /// The input is not a sops file, or cannot be parsed.
+    /// The input is a valid document but not a sops file (no sops metadata).
     pub const NOT_SOPS: u8 = 3;
     /// No identity opens the file (or an identity could not be loaded).
     pub const NO_IDENTITY: u8 = 4;
@@ -24,19 +24,30 @@ pub mod exit {
     pub const IO: u8 = 7;
     /// `--extract` names a key that is not in the file.
     pub const KEY_NOT_FOUND: u8 = 8;
+    /// The file is damaged: it cannot be parsed, is truncated, or its metadata or a value is
+    /// malformed.
+    pub const DAMAGED: u8 = 9;
 }
 
-pub const EXIT_CODES_HELP: &str = "\
+/// The exit-code table shown by every `--help`.
+macro_rules! exit_codes_help {
+    () => {
+        "\
 Exit status:
   0  success
   1  internal error
   2  usage error (bad arguments)
-  3  not a sops file, or it cannot be parsed
+  3  not a sops file (no sops metadata)
   4  no identity opens the file (or an identity could not be loaded)
   5  integrity failure: MAC or value authentication mismatch (the file was altered)
   6  unsupported master keys only (keyward is age-only: PGP, KMS…)
   7  I/O error
-  8  --extract names a key that is not in the file";
+  8  --extract names a key that is not in the file
+  9  the file is damaged: syntax error, truncated, malformed metadata or value"
+    };
+}
+
+pub const EXIT_CODES_HELP: &str = exit_codes_help!();
 
 #[derive(Parser, Debug)]
 #[command(
@@ -58,7 +69,8 @@ pub enum Command {
     Decrypt(DecryptArgs),
 }
 
-const DECRYPT_HELP: &str = "\
+const DECRYPT_HELP: &str = concat!(
+    "\
 Identities are loaded like sops loads them, all combined:
   --identity FILE (age key file, passphrase-protected age identity file, or OpenSSH key)
   SOPS_AGE_SSH_PRIVATE_KEY_FILE (else ~/.ssh/id_ed25519 and ~/.ssh/id_rsa)
@@ -72,15 +84,10 @@ Examples:
   SOPS_AGE_KEY_FILE=key.txt keyward decrypt --extract '[\"db\"][\"password\"]' secrets.yaml
   keyward decrypt --identity /etc/ssh/ssh_host_ed25519_key --output-type json secrets.yaml
 
-Exit status:
-  0  success
-  2  usage error (bad arguments)
-  3  not a sops file, or it cannot be parsed
-  4  no identity opens the file (or an identity could not be loaded)
-  5  integrity failure: MAC or value authentication mismatch (the file was altered)
-  6  unsupported master keys only (keyward is age-only: PGP, KMS…)
-  7  I/O error
-  8  --extract names a key that is not in the file";
+
+",
+    exit_codes_help!()
+);
 
 #[derive(Args, Debug)]
 pub struct DecryptArgs {

@@ -39,7 +39,8 @@ impl std::error::Error for CliError {}
 pub fn sops_exit_code(e: &sops::Error) -> u8 {
     use sops::Error as E;
     match e {
-        E::Syntax { .. } | E::NotSops(_) | E::Metadata(_) => exit::NOT_SOPS,
+        E::NotSops(_) => exit::NOT_SOPS,
+        E::Syntax { .. } | E::Metadata(_) | E::Malformed { .. } => exit::DAMAGED,
         E::NoIdentity { .. } | E::NotEnoughGroups { .. } | E::Identity(_) => exit::NO_IDENTITY,
         E::Mac(_) | E::Value { .. } => exit::INTEGRITY,
         E::UnsupportedMasterKeys(_) => exit::UNSUPPORTED_KEY,

@@ -150,7 +150,7 @@ fn failures_have_distinct_exit_codes_and_clear_messages() {
             "no identity matches this file (recipients: age1yt3tf",
         ),
         ("PGP only", &pgp_only, &f.key, 6, "keyward is age-only"),
-        ("truncated", &truncated, &f.key, 3, "wrong-mac"),
+        ("truncated", &truncated, &f.key, 9, "truncated"),
         ("not sops", &not_sops, &f.key, 3, "not a sops file"),
         (
             "missing",
@@ -174,9 +174,7 @@ fn failures_have_distinct_exit_codes_and_clear_messages() {
             err.contains(file.file_name().unwrap().to_str().unwrap()),
             "{what} names the file: {err}"
         );
-        if what != "truncated" {
-            assert!(err.contains(needle), "{what}: {err}");
-        }
+        assert!(err.contains(needle), "{what}: {err}");
         assert!(
             !err.contains("test_value") && !err.contains("another value"),
             "{what}: plaintext in {err}"
@@ -185,8 +183,8 @@ fn failures_have_distinct_exit_codes_and_clear_messages() {
     }
     assert_eq!(
         codes.len(),
-        5,
-        "wrong MAC, other key, PGP-only, not-sops/truncated, I/O are distinct"
+        6,
+        "wrong MAC, other key, PGP-only, truncated, not sops and I/O are distinct"
     );
 }
 
@@ -196,6 +194,7 @@ fn help_documents_the_exit_codes() {
     let out = String::from_utf8_lossy(&o.stdout);
     for line in [
         "3  not a sops file",
+        "9  the file is damaged",
         "4  no identity opens the file",
         "5  integrity failure",
         "6  unsupported master keys only",

@@ -149,9 +149,14 @@ impl EncryptedFile {
                 let stored = match cipher::decrypt_raw(stored.as_bytes(), key.as_bytes(), aad.as_bytes()) {
                     Ok((pt, _)) => pt,
                     Err(_) if opts.ignore_mac => SecretBytes::default(),
+                    Err(CipherError::Auth) => {
+                        return Err(Error::Mac(
+                            "the MAC does not authenticate: the file, its `lastmodified` or its MAC was altered".into(),
+                        ))
+                    }
                     Err(e) => {
-                        return Err(Error::Mac(format!(
-                            "the MAC cannot be decrypted ({}): the file, its `lastmodified` or its MAC was altered",
+                        return Err(Error::Metadata(format!(
+                            "the MAC is damaged ({}): the file may be truncated",
                             short(&e)
                         )))
                     }
@@ -386,7 +391,7 @@ impl Walker<'_> {
         let encrypted = self.should_encrypt(false);
         let plain = if encrypted {
             let Value::Str(s) = v else {
-                return Err(Error::Value {
+                return Err(Error::Malformed {
                     path: self.display_path(),
                     reason: format!(
                         "expected an encrypted value, found a plaintext {}",
@@ -395,16 +400,20 @@ impl Walker<'_> {
                 });
             };
             if !s.is_empty() && !cipher::is_encrypted(s.as_bytes()) {
-                return Err(Error::Value {
+                return Err(Error::Malformed {
                     path: self.display_path(),
                     reason: "expected an encrypted value (ENC[…]), found a plaintext string".into(),
                 });
             }
-            cipher::decrypt_value(s.as_bytes(), self.key, &self.aad()).map_err(|e| {
-                Error::Value {
+            cipher::decrypt_value(s.as_bytes(), self.key, &self.aad()).map_err(|e| match e {
+                CipherError::Auth => Error::Value {
                     path: self.display_path(),
                     reason: e.to_string(),
-                }
+                },
+                _ => Error::Malformed {
+                    path: self.display_path(),
+                    reason: e.to_string(),
+                },
             })?
         } else {
             v.clone()

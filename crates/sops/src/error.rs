@@ -43,9 +43,14 @@ pub enum Error {
     #[error("{0}")]
     Mac(String),
 
-    /// A value could not be decrypted or authenticated.
+    /// A value does not authenticate (AES-GCM tag mismatch): the file was altered.
     #[error("{path}: {reason}")]
     Value { path: String, reason: String },
+
+    /// A value is not a well-formed `ENC[…]` string, or is plaintext where sops would have
+    /// encrypted it: the file is damaged.
+    #[error("{path}: {reason}")]
+    Malformed { path: String, reason: String },
 
     /// `--extract` or a plan key names something that is not in the file.
     #[error("{0}")]

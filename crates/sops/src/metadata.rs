@@ -184,13 +184,33 @@ fn regex_field(m: &[Item], name: &str) -> Result<Option<Regex>> {
         .transpose()
 }
 
+/// `x.y.z` with an optional `-pre`/`+build` suffix, as sops' version check requires.
+fn is_semver(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl Metadata {
     /// Read the metadata tree of a file.
     pub fn from_tree(m: &Branch) -> Result<Metadata> {
         let lastmodified = string_field(m, "lastmodified")?
             .ok_or_else(|| Error::Metadata("`lastmodified` is missing".into()))?;
         let mac = string_field(m, "mac")?;
-        let version = string_field(m, "version")?;
+        // sops itself refuses a file without a version; it is also what a cut after the MAC
+        // loses, so requiring it catches that truncation.
+        let version = string_field(m, "version")?.ok_or_else(|| {
+            Error::Metadata("`version` is missing (the file may be truncated)".into())
+        })?;
+        if !is_semver(&version) {
+            return Err(Error::Metadata(format!(
+                "`version` is not a sops version (x.y.z): {version:?} (the file may be truncated)"
+            )));
+        }
+        let version = Some(version);
         let mac_only_encrypted = bool_field(m, "mac_only_encrypted")?;
         let shamir_threshold = int_field(m, "shamir_threshold")?;
 

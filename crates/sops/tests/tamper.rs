@@ -137,3 +137,28 @@ fn flipping_any_byte_of_the_age_stanza_fails() {
         assert!(!decrypts(&t, &ids), "age file byte {i}");
     }
 }
+
+#[test]
+fn every_truncation_fails_and_never_panics() {
+    let ids = ids();
+    for (file, format) in [
+        ("corpus/yaml/simple.enc.yaml", Format::Yaml),
+        ("corpus/json/simple.enc.json", Format::Json),
+        ("corpus/dotenv/simple.enc.env", Format::Dotenv),
+        ("corpus/ini/simple.enc.ini", Format::Ini),
+    ] {
+        let bytes = std::fs::read(corpus(file)).unwrap();
+        for cut in 0..bytes.len() {
+            let Ok(f) = EncryptedFile::parse(format, &bytes[..cut]) else {
+                continue;
+            };
+            let Ok(k) = f.data_key(&ids) else { continue };
+            // A cut in trailing whitespace or the final newline can still be a complete file.
+            let complete = bytes[cut..].iter().all(|b| b.is_ascii_whitespace());
+            assert!(
+                f.decrypt(&k, &DecryptOptions::default()).is_err() || complete,
+                "{file} cut at {cut} decrypted"
+            );
+        }
+    }
+}

@@ -85,7 +85,23 @@ pub struct RawFile {
 }
 
 /// Parse an encrypted file and split the metadata off.
+///
+/// A file that holds encrypted values but no metadata is reported as damaged (truncated, or
+/// its metadata removed), not as "not a sops file".
 pub fn load_encrypted(format: Format, bytes: &[u8]) -> Result<RawFile> {
+    load_encrypted_inner(format, bytes).map_err(|e| match e {
+        Error::NotSops(_) if contains(bytes, b"ENC[AES256_GCM,") => Error::Metadata(
+            "the file has encrypted values but no complete sops metadata: it is truncated, or its `sops` section was removed".into(),
+        ),
+        e => e,
+    })
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn load_encrypted_inner(format: Format, bytes: &[u8]) -> Result<RawFile> {
     let mut branches = parse_plain(format, bytes)?;
     let metadata = match format {
         Format::Yaml | Format::Json | Format::Binary => {

@@ -28,5 +28,11 @@ pub fn emit(docs: &[Branch]) -> Result<Vec<u8>> {
 /// Emit a single value (a sequence or scalar; a mapping works too) as a YAML document, as
 /// sops' `EmitValue` does (`yaml.Marshal` of the node).
 pub fn emit_value(value: &Value) -> Result<Vec<u8>> {
-    emit::emit_single(value)
+    let mut out = emit::emit_single(value)?;
+    // `yaml.Marshal` of a scalar (what `sops decrypt --extract` prints for a non-string leaf)
+    // ends the document without the `...` marker the streaming encoder adds.
+    if !value.is_container() && out.ends_with(b"\n...\n") {
+        out.truncate(out.len() - 4);
+    }
+    Ok(out)
 }
