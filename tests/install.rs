@@ -572,10 +572,11 @@ fn the_plaintext_appears_only_inside_the_generation() {
                     if !(skip_gen && path.parent() == Some(env.r("/run/secrets.d").as_path())) {
                         stack.push(path);
                     }
-                } else if t.is_file() && path != std::path::Path::new(&f) {
-                    if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(poison) {
-                        hits.push(path.display().to_string());
-                    }
+                } else if t.is_file()
+                    && path != std::path::Path::new(&f)
+                    && String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(poison)
+                {
+                    hits.push(path.display().to_string());
                 }
             }
         }
