@@ -199,8 +199,19 @@ impl Identities {
         }
         if let Ok(v) = std::env::var("SOPS_AGE_KEY") {
             let v = Zeroizing::new(v);
-            // Since 3.13 a line may hold several whitespace-separated keys.
-            let joined = Zeroizing::new(v.split_whitespace().collect::<Vec<_>>().join("\n"));
+            // Since 3.13 a (non-comment) line may hold several whitespace-separated keys.
+            let joined = Zeroizing::new(
+                v.lines()
+                    .flat_map(|l| {
+                        if l.starts_with('#') {
+                            vec![l]
+                        } else {
+                            l.split_whitespace().collect()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
             self.add_key_text(joined.as_bytes(), "SOPS_AGE_KEY")?;
         }
         if let Some(p) = std::env::var_os("SOPS_AGE_KEY_FILE") {
@@ -314,10 +325,17 @@ impl Identities {
                 "{source} is passphrase-protected and no passphrase was given (set KEYWARD_PASSPHRASE_FILE or run on a terminal)"
             ))
         })?;
-        let id = age::scrypt::Identity::new(SecretString::from(pass));
+        let mut id = age::scrypt::Identity::new(SecretString::from(pass));
+        // Go age accepts work factors up to 22; the Rust default depends on this machine's speed.
+        id.set_max_work_factor(22);
         let mut r = dec
             .decrypt(std::iter::once(&id as &dyn age::Identity))
-            .map_err(|_| Error::Identity(format!("{source}: wrong passphrase")))?;
+            .map_err(|e| match e {
+                age::DecryptError::ExcessiveWork { .. } => Error::Identity(format!(
+                    "{source}: the passphrase's scrypt work factor is above 22; re-encrypt the identity"
+                )),
+                _ => Error::Identity(format!("{source}: wrong passphrase")),
+            })?;
         let mut inner = Zeroizing::new(Vec::new());
         r.read_to_end(&mut inner)
             .map_err(|e| Error::io(source.to_string(), e))?;
