@@ -237,3 +237,92 @@ fn a_full_mount_fails_naming_the_entry_and_keeps_the_old_generation() {
         "{out}"
     );
 }
+
+/// End to end with the native JSON store and a real age key: nested JSON keys in both
+/// syntaxes, list indices, non-string leaves written as sops prints them.
+#[test]
+fn real_json_sops_file_nested_keys_lists_and_typed_leaves() {
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let file = fx.join("corpus/json/types.enc.json");
+    let key = fx.join("keys/age/key1.txt");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let f = file.display().to_string();
+    let secret = |name: &str, k: &str| serde_json::json!({"name": name, "key": k, "sopsFile": f, "format": "json"});
+    let p = dir.path().join("plan.json");
+    std::fs::write(
+        &p,
+        serde_json::json!({"version": 1, "ageKeyFile": key, "secrets": [
+            secret("deep", "nested/map/deep"),
+            secret("list1", "[\"nested\"][\"list\"][1]"),
+            secret("alice", "nested/list_of_maps/0/name"),
+            secret("int", "int"),
+            secret("float", "float"),
+            secret("bool", "bool_true"),
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = keyward()
+        .args(["install", "--root"])
+        .arg(&root)
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |n: &str| std::fs::read_to_string(root.join("run/secrets").join(n)).unwrap();
+    assert_eq!(
+        [
+            read("deep"),
+            read("list1"),
+            read("alice"),
+            read("int"),
+            read("float"),
+            read("bool")
+        ],
+        ["value", "two", "alice", "42", "3.14159", "True"]
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("keyward: imported {} (age1", key.display())),
+        "{stderr}"
+    );
+
+    // A missing key names the key and the file; the generation stays.
+    std::fs::write(&p, serde_json::json!({"version": 1, "ageKeyFile": key, "secrets": [secret("x", "nested/nope")]}).to_string()).unwrap();
+    let out = keyward()
+        .args(["install", "--root"])
+        .arg(&root)
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "keyward: secret \"x\": {f}: key [\"nested\"][\"nope\"] not found"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(current(&root).as_deref(), Some("1"));
+
+    // Another key: no identity matches, old generation kept.
+    std::fs::write(&p, serde_json::json!({"version": 1, "ageKeyFile": fx.join("keys/age/key2.txt"), "secrets": [secret("deep", "nested/map/deep")]}).to_string()).unwrap();
+    let out = keyward()
+        .args(["install", "--root"])
+        .arg(&root)
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secret \"deep\": ")
+            && String::from_utf8_lossy(&out.stderr).contains("no identity matches this file")
+    );
+    assert_eq!(current(&root).as_deref(), Some("1"));
+}
