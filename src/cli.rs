@@ -27,6 +27,17 @@ pub mod exit {
     /// The file is damaged: it cannot be parsed, is truncated, or its metadata or a value is
     /// malformed.
     pub const DAMAGED: u8 = 9;
+    /// `install`/`check`: the plan is missing, unreadable, of an unknown version, or invalid.
+    pub const PLAN: u8 = 10;
+    /// `install`: secrets failed (decryption, key, owner…); the old generation was kept.
+    pub const SECRETS_FAILED: u8 = 11;
+    /// `install` with the `partial` policy: some secrets were installed, some failed.
+    pub const PARTIAL: u8 = 12;
+    /// `install`: a system error (mount, write, full mount, symlink, restart); see the message
+    /// for whether the new generation was switched in.
+    pub const SYSTEM: u8 = 13;
+    /// `install`: another run held the lock on the mount point for longer than the timeout.
+    pub const LOCK_TIMEOUT: u8 = 14;
 }
 
 /// The exit-code table shown by every `--help`.
@@ -43,7 +54,12 @@ Exit status:
   6  unsupported master keys only (keyward is age-only: PGP, KMS…)
   7  I/O error
   8  --extract names a key that is not in the file
-  9  the file is damaged: syntax error, truncated, malformed metadata or value"
+  9  the file is damaged: syntax error, truncated, malformed metadata or value
+ 10  install/check: the plan is missing, unreadable, of an unknown version, or invalid
+ 11  install: secrets failed (old generation kept)
+ 12  install: partial install (policy `partial`: some secrets failed)
+ 13  install: system error (mount, write, full mount, links, restarts)
+ 14  install: timed out waiting for another run's lock"
     };
 }
 
@@ -67,6 +83,77 @@ pub enum Command {
     /// Decrypt a sops file and print it (like `sops decrypt`).
     #[command(after_long_help = DECRYPT_HELP)]
     Decrypt(DecryptArgs),
+    /// Install a plan's secrets as a new generation (what runs at activation and boot).
+    #[command(after_long_help = INSTALL_HELP)]
+    Install(InstallArgs),
+    /// Validate a plan (the build-time check): no private key and no root needed.
+    #[command(after_long_help = CHECK_HELP)]
+    Check(CheckArgs),
+}
+
+const INSTALL_HELP: &str = "\
+Accepts a keyward plan (\"version\": 1) or a sops-nix manifest unchanged.
+
+Environment:
+  NIXOS_ACTION=dry-activate          print what would change (\"would add secret: …\"), write nothing
+  SOPS_RESTART_UNITS_VIA_SYSTEMCTL=1 restart units with systemctl --no-block try-restart /
+                                     try-reload-or-restart instead of /run/nixos/activation-*-list
+  KEYWARD_SYSTEMCTL                  the systemctl program (default: systemctl)
+  XDG_RUNTIME_DIR                    %r in user-mode plans
+  KEYWARD_FAULT_AT=STEP              tests only: SIGKILL itself at STEP (see docs/plan.md)
+
+Without root privileges nothing is mounted and files keep the caller's uid/gid (said on stderr).
+
+Examples:
+  keyward install /run/current-system/sops-plan.json
+  keyward install --root /tmp/demo --identity tests/keys/host.txt hosts/example/plan.json
+
+Exit status:
+  0  installed, or unchanged
+ 10  the plan is missing, unreadable, of an unknown version, or invalid
+ 11  secrets failed; the old generation was kept (all-or-nothing)
+ 12  partial install (failurePolicy \"partial\"): some secrets failed
+ 13  system error (mount, write, full mount, links, restarts)
+ 14  timed out waiting for another run's lock";
+
+const CHECK_HELP: &str = "\
+Checks formats, modes, duplicate names and paths, names or paths that escape the mount, unit
+names, placeholders and templates; with --sops-files also that every sops file parses, every key
+exists and is a value, and that the secrets of one file agree on its format.
+
+Exit status:
+  0  the plan is valid (warnings may be printed)
+ 10  the plan is missing, unreadable, of an unknown version, or invalid";
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// The plan (or sops-nix manifest) to install.
+    pub plan: PathBuf,
+    /// Write everything below DIR instead of / (mount point, links, metrics): for tests and
+    /// demos. Inputs (sops files, key files, template files) are read where they are.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// An extra identity file to try (repeatable), before the plan's.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+    /// Mount the ramfs/tmpfs even with --root (as root; tests in a private mount namespace).
+    #[arg(long)]
+    pub mount: bool,
+    /// Numeric uid/gid only, no passwd lookup (sops-nix's -ignore-passwd; the neededForUsers plan).
+    #[arg(long, alias = "ignore-passwd")]
+    pub numeric_ids: bool,
+    /// Seconds to wait for another run's lock (default: the plan's lockTimeoutSeconds, 60).
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The plan (or sops-nix manifest) to check.
+    pub plan: PathBuf,
+    /// Also open every sops file (ciphertext only: no key needed).
+    #[arg(long)]
+    pub sops_files: bool,
 }
 
 const DECRYPT_HELP: &str = concat!(

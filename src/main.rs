@@ -9,6 +9,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decrypt(args) => keyward::commands::decrypt::run(&args),
+        Command::Install(args) => return ExitCode::from(keyward::commands::install::run(&args)),
+        Command::Check(args) => return ExitCode::from(keyward::commands::check::run(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

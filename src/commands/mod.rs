@@ -1,3 +1,5 @@
-//! One module per subcommand; each exposes `run(&Args) -> Result<(), CliError>`.
+//! One module per subcommand.
 
+pub mod check;
 pub mod decrypt;
+pub mod install;
