@@ -227,7 +227,8 @@ let
       keepGenerations = cfg.keepGenerations or defaults.keepGenerations;
       sshKeyPaths = [ ];
       gnupgHome = null;
-      ageKeyFile = age.keyFile or null;
+      # toString: a Nix path here must not be copied to the store (it is a private key).
+      ageKeyFile = if (age.keyFile or null) == null then null else toString age.keyFile;
       ageSshKeyPaths = map toString (age.sshKeyPaths or [ ]);
       useTmpfs = cfg.useTmpfs or false;
       inherit userMode;
@@ -286,6 +287,7 @@ let
       secretsMountPoint ? defaults.secretsMountPoint,
       symlinkPath ? defaults.symlinkPath,
       renderPath ? null,
+      ...
     }:
     let
       n = normalise {
@@ -459,6 +461,14 @@ let
       assertion = false;
       message = "These collide on the path ${c.name}: ${b.concatStringsSep ", " c.value}. Give each a distinct name or path.";
     }) collisions
+    ++ map (s: {
+      # sops-nix's build-time rule: the files must be in the store to be checked and shipped.
+      assertion =
+        !(cfg.validateSopsFiles or true)
+        || (b.isPath s.sopsFile && b.pathExists s.sopsFile)
+        || isStorePath s.sopsFile;
+      message = "'${toString s.sopsFile}' (sops.secrets.\"${s.name}\".sopsFile) is not in the Nix store. Either add it to the Nix store (use a path like ./secrets.yaml, not a string) or set sops.validateSopsFiles to false.";
+    }) n.secrets
     ++ map (p: {
       assertion = !isStorePath p;
       message = "The key file ${toString p} is in the Nix store, which every user can read. Put it outside the store (for example sops.age.keyFile = \"/var/lib/sops-nix/key.txt\" with sops.age.generateKey = true) and copy it to the host out of band.";

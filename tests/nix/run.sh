@@ -158,14 +158,18 @@ echo "== module evaluation with nixpkgs lib =="
 if [ -n "${KEYWARD_NIXPKGS_LIB:-}" ]; then
   lib=$KEYWARD_NIXPKGS_LIB
   [ -d "$lib/lib" ] && lib=$lib/lib
-  if evalJSON tests/nix/module-eval.nix --arg lib "import $(realpath "$lib")" >"$tmp/module.json"; then
-    # The driver returns { "<test name>": true | "<why it failed>" }.
-    while IFS=$'\t' read -r name result; do
-      if [ "$result" = true ]; then ok "module: $name"; else notok "module: $name: $result"; fi
-    done < <(off nix-instantiate --eval --strict --json -E "
-      let r = builtins.fromJSON (builtins.readFile $tmp/module.json); in
-      builtins.concatStringsSep \"\" (map (n: n + \"\t\" + (if r.\${n} == true then \"true\" else r.\${n}) + \"\n\")
-        (builtins.attrNames r))" | sed 's/^"//; s/"$//' | sed 's/\\n/\n/g; s/\\t/\t/g' | sed '/^$/d')
+  drv="import $PWD/tests/nix/module-eval.nix { lib = import $(realpath "$lib"); }"
+  # One evaluation per test, so an evaluation error fails that test only.
+  if names=$(evalJSON -E "builtins.concatStringsSep \"\n\" (builtins.attrNames ($drv))"); then
+    while IFS= read -r name; do
+      [ -n "$name" ] || continue
+      if r=$(evalJSON -E "($drv).\"$name\""); then
+        if [ "$r" = true ]; then ok "module: $name"; else notok "module: $name: $r"; fi
+      else
+        notok "module: $name does not evaluate"
+        grep -m3 -E 'error|while' "$tmp/stderr"
+      fi
+    done < <(printf '%b\n' "$(echo "$names" | sed 's/^"//; s/"$//')")
   else
     notok "module evaluation tests do not evaluate"
     head -20 "$tmp/stderr"
