@@ -19,6 +19,27 @@ let
       ] ++ modules;
     }).config;
 
+  # home-manager: its lib.hm.dag is all the module uses of home-manager's lib.
+  hmLib = lib.extend (
+    _: _: {
+      hm.dag.entryAfter = after: data: { inherit after data; };
+    }
+  );
+  evalHome =
+    modules:
+    (hmLib.evalModules {
+      modules = [
+        ./stub/home-manager.nix
+        ../../modules/home-manager
+        { _module.args.pkgs = pkgs; }
+      ] ++ modules;
+    }).config;
+  home =
+    let
+      case = import ./cases/home-manager.nix;
+    in
+    evalHome [ { sops = case.cfg; } ];
+
   fromJSON = s: b.fromJSON (b.unsafeDiscardStringContext s);
   planOf = c: fromJSON c.system.build.keyward-plan.text;
   planForUsersOf = c: fromJSON c.system.build.keyward-plan-for-users.text;
@@ -383,6 +404,17 @@ in
     && expect readme.system.build.keyward-plan.checkPhase
       "/nix/store/00000000000000000000000000000000-keyward/bin/keyward check --sops-files \"$out\"\n"
       == true;
+
+  "home-manager: user-mode plan equals the golden plan" = expect {
+    plan = noFiles (fromJSON home.sops.keywardPlan.text);
+  } { inherit (golden "home-manager") plan; };
+
+  "home-manager: sops-nix user service, restarted on activation" = all [
+    (expect home.systemd.user.services.sops-nix.Install.WantedBy [ "default.target" ])
+    (expect home.systemd.user.services.sops-nix.Service.Type "oneshot")
+    (expect home.home.activation.sops-nix.after [ "writeBoundary" ])
+    (expect (failed home) [ ])
+  ];
 
   "example host through the module equals the demo plan" = all [
     (expect (failed example) [ ])

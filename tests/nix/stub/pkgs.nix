@@ -27,6 +27,8 @@ let
         checkPhase = a.checkPhase or "";
       };
     writeText = name: text: pkgs'.writeTextFile { inherit name text; };
+    writeShellScript = name: text: pkgs'.writeTextFile { inherit name text; };
+    systemd = fakeDrv "systemd";
     stdenv =
       let
         p = {
