@@ -185,8 +185,35 @@ let
         ) p.secrets;
       }
     );
+  # Every option path the NixOS module declares, submodules' as `<name>`.
+  optionPaths =
+    let
+      opts = (lib.evalModules {
+        modules = [
+          ./stub/nixos.nix
+          ../../modules/nixos
+          { _module.args.pkgs = pkgs; }
+        ];
+      }).options.sops;
+      top = lib.collect lib.isOption opts;
+      sub =
+        prefix: o:
+        map (x: "${prefix}.<name>.${lib.last x.loc}") (
+          lib.filter (x: !(lib.elem "_module" x.loc)) (lib.collect lib.isOption (o.type.getSubOptions [ ]))
+        );
+    in
+    lib.filter (p: !(lib.hasInfix "_module" p)) (
+      map (o: lib.showOption o.loc) top
+      ++ sub "sops.secrets" opts.secrets
+      ++ sub "sops.templates" opts.templates
+    );
+  docs = b.readFile ../../docs/options.md;
 in
 {
+  "docs/options.md lists every option" = expect (lib.filter (
+    p: !(lib.hasInfix "`${p}`" docs || lib.hasInfix "`${p} " docs)
+  ) optionPaths) [ ];
+
   "defaults equal sops-nix's" = all [
     (expect {
       inherit (plain.sops)
