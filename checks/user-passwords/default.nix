@@ -1,0 +1,1 @@
+{ pkgs, self, ... }: import ../user-passwords.nix { inherit pkgs self; name = "user-passwords"; }
