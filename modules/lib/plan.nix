@@ -174,6 +174,23 @@ let
     else
       placeholdersFor (b.attrNames (cfg.secrets or { }));
 
+  # The plan keys placeholders by each secret's installed `name` (what the installer looks
+  # up), while `sops.placeholder` is keyed by attribute name (what templates reference); they
+  # differ when a secret sets `name`.
+  placeholdersByName =
+    cfg:
+    let
+      ph = placeholdersOf cfg;
+    in
+    b.listToAttrs (
+      b.attrValues (
+        b.mapAttrs (attr: s: {
+          name = s.name or attr;
+          value = ph.${attr} or (placeholderFor attr);
+        }) (cfg.secrets or { })
+      )
+    );
+
   # --- ids for the early phase ------------------------------------------------------------
   #
   # Secrets for users are installed before /etc/passwd exists, so their plan carries numeric
@@ -308,7 +325,7 @@ let
         secrets = renderPaths renderPath regular;
         templates = renderPaths renderPath n.templates;
         # sops-nix sets placeholders only when there are templates; keep that.
-        placeholderBySecretName = if n.templates == [ ] then { } else placeholdersOf cfg;
+        placeholderBySecretName = if n.templates == [ ] then { } else placeholdersByName cfg;
         inherit secretsMountPoint symlinkPath;
         neededForUsers = false;
       };
