@@ -14,6 +14,8 @@
   age.keyFile = "/var/lib/sops-nix/key.txt";
   # The host key is itself a secret (below), so it cannot also be what opens the secrets.
   age.sshKeyPaths = [ ];
+  # keyward's own: Prometheus textfile metrics for the node exporter's textfile collector.
+  metrics.directory = "/var/lib/prometheus-node-exporter-text-files";
 
   secrets = {
     # A service secret: PostgreSQL reads it, and is restarted when it changes.
