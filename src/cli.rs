@@ -89,6 +89,13 @@ pub enum Command {
     /// Validate a plan (the build-time check): no private key and no root needed.
     #[command(after_long_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output.
+    Man,
 }
 
 const INSTALL_HELP: &str = "\

@@ -11,6 +11,8 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => keyward::commands::decrypt::run(&args),
         Command::Install(args) => return ExitCode::from(keyward::commands::install::run(&args)),
         Command::Check(args) => return ExitCode::from(keyward::commands::check::run(&args)),
+        Command::Completions { shell } => keyward::commands::docs::completions(shell),
+        Command::Man => keyward::commands::docs::man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,4 +2,5 @@
 
 pub mod check;
 pub mod decrypt;
+pub mod docs;
 pub mod install;
