@@ -25,15 +25,30 @@ pub fn select(secret: &Secret, file: &Decrypted, manifest: bool) -> Result<Secre
     let v = sops::path::lookup(doc, &path).map_err(|e| format!("{}: {e}", secret.sops_file))?;
     match v {
         Value::Str(s) => Ok(s.clone()),
-        other => other.to_sops_bytes().map(SecretBytes::new).ok_or_else(|| {
-            format!(
-                "{}: key {} is a {}, not a value (use key \"\" for the whole file)",
-                secret.sops_file,
-                sops::path::display(&path),
-                other.kind()
-            )
-        }),
+        Value::Map(_) | Value::Seq(_) | Value::Comment(_) => Err(format!(
+            "{}: key {} is a {}, not a value (use key \"\" for the whole file)",
+            secret.sops_file,
+            sops::path::display(&path),
+            v.kind()
+        )),
+        other => leaf_text(format, other).map_err(|e| format!("{}: {e}", secret.sops_file)),
     }
+}
+
+/// A non-string leaf as `sops decrypt --extract` prints it (`true`, `42`, `1e+21`, `.inf`,
+/// `2024-01-01T00:00:00Z`), without the newline that ends its YAML document: a secret file holds
+/// the value alone.
+fn leaf_text(format: Format, v: &Value) -> Result<SecretBytes, sops::Error> {
+    let store = if format == Format::Json {
+        Format::Json
+    } else {
+        Format::Yaml
+    };
+    let mut out = sops::stores::emit_value(store, v)?;
+    if out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    Ok(SecretBytes::new(out))
 }
 
 /// Render a template: its content (or file) with every placeholder replaced by its secret's

@@ -1,0 +1,197 @@
+//! `keyward install` end to end with real sops files (the corpus made by the real sops) and a
+//! real age key, through the binary, into a temporary root: nested keys in YAML and JSON in
+//! both syntaxes, list indices, typed leaves, whole files of every store, and the messages of
+//! a missing key and a wrong key.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fx(p: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(p)
+        .display()
+        .to_string()
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    root: tempfile::TempDir,
+}
+
+impl Run {
+    fn file(&self, abs: &str) -> Vec<u8> {
+        std::fs::read(self.root.path().join(abs.trim_start_matches('/')))
+            .unwrap_or_else(|e| panic!("{abs}: {e}\n{}", self.stderr))
+    }
+    fn exists(&self, abs: &str) -> bool {
+        self.root.path().join(abs.trim_start_matches('/')).exists()
+    }
+}
+
+fn install(secrets: serde_json::Value, key: &str) -> Run {
+    let root = tempfile::tempdir().unwrap();
+    let plan = serde_json::json!({
+        "version": 1,
+        "secretsMountPoint": "/run/secrets.d",
+        "symlinkPath": "/run/secrets",
+        "ageKeyFile": fx(key),
+        "secrets": secrets,
+    });
+    let plan_path: PathBuf = root.path().join("plan.json");
+    std::fs::write(&plan_path, serde_json::to_vec(&plan).unwrap()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["install", "--root"])
+        .arg(root.path())
+        .arg(&plan_path)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .env("HOME", root.path())
+        .output()
+        .unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        root,
+    }
+}
+
+fn secret(name: &str, file: &str, format: &str, key: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name, "key": key, "format": format, "sopsFile": fx(file),
+        "path": format!("/run/secrets/{name}"), "mode": "0400",
+    })
+}
+
+#[test]
+fn nested_yaml_keys_lists_and_typed_leaves_in_both_syntaxes() {
+    let y = "corpus/yaml/nested.enc.yaml";
+    let t = "corpus/yaml/types.enc.yaml";
+    let r = install(
+        serde_json::json!([
+            secret("slash", y, "yaml", "top/middle/bottom"),
+            secret("brackets", y, "yaml", r#"["top"]["middle"]["bottom"]"#),
+            secret("index", y, "yaml", r#"["list_of_lists"][1][1][0]"#),
+            secret("slash-index", y, "yaml", "list/0"),
+            secret("int", y, "yaml", "top/middle/number"),
+            secret("float", y, "yaml", r#"["list"][2]"#),
+            secret("bool", y, "yaml", r#"["list"][3]"#),
+            secret("empty", y, "yaml", r#"["list"][5]"#),
+            secret("big-float", t, "yaml", "float_exp"),
+            secret("time", t, "yaml", "timestamp_date"),
+        ]),
+        "keys/age/key1.txt",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (name, want) in [
+        ("slash", "deep value"),
+        ("brackets", "deep value"),
+        ("index", "nested1"),
+        ("slash-index", "one"),
+        ("int", "7"),
+        ("float", "3.5"),
+        ("bool", "true"),
+        ("empty", ""),
+        ("big-float", "1e+21"),
+        ("time", "2024-01-01T00:00:00Z"),
+    ] {
+        assert_eq!(
+            String::from_utf8(r.file(&format!("/run/secrets/{name}"))).unwrap(),
+            want,
+            "{name}"
+        );
+    }
+    assert_eq!(r.stderr.matches("imported").count(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn nested_json_keys_work_where_sops_nix_fails() {
+    let j = "corpus/json/types.enc.json";
+    let r = install(
+        serde_json::json!([
+            secret("deep", j, "json", "nested/map/deep"),
+            secret("deep2", j, "json", r#"["nested"]["map"]["deep"]"#),
+            secret("float", j, "json", "float_1234568000"),
+            secret("bool", j, "json", "bool_true"),
+        ]),
+        "keys/age/key1.txt",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let deep = r.file("/run/secrets/deep");
+    assert_eq!(deep, b"value");
+    assert_eq!(deep, r.file("/run/secrets/deep2"));
+    assert_eq!(r.file("/run/secrets/float"), b"1234568000");
+    assert_eq!(r.file("/run/secrets/bool"), b"true");
+}
+
+#[test]
+fn whole_files_of_every_store_equal_sops_decrypt() {
+    let cases = [
+        ("y", "corpus/yaml/nested.enc.yaml", "yaml"),
+        ("j", "corpus/json/types.enc.json", "json"),
+        ("e", "corpus/dotenv/basic.enc.env", "dotenv"),
+        ("i", "corpus/ini/sections.enc.ini", "ini"),
+        ("b", "corpus/binary/allbytes.enc.bin", "binary"),
+    ];
+    let r = install(
+        serde_json::Value::Array(
+            cases
+                .iter()
+                .map(|(n, f, fmt)| secret(n, f, fmt, ""))
+                .collect(),
+        ),
+        "keys/age/key1.txt",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (n, f, _) in cases {
+        let want = std::fs::read(fx(&format!("{f}.decrypted"))).unwrap();
+        assert_eq!(r.file(&format!("/run/secrets/{n}")), want, "{f}");
+    }
+}
+
+#[test]
+fn a_missing_key_names_the_key_and_the_file_and_installs_nothing() {
+    let y = "corpus/yaml/nested.enc.yaml";
+    let r = install(
+        serde_json::json!([
+            secret("ok", y, "yaml", "top/sibling"),
+            secret("bad", y, "yaml", "top/nope"),
+        ]),
+        "keys/age/key1.txt",
+    );
+    assert_eq!(r.code, 11, "{}", r.stderr);
+    assert!(r.stderr.contains("nested.enc.yaml"), "{}", r.stderr);
+    assert!(r.stderr.contains(r#"["top"]["nope"]"#), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("\"bad\"") || r.stderr.contains("bad:"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.exists("/run/secrets"), "all-or-nothing: no generation");
+}
+
+#[test]
+fn a_file_for_another_key_lists_its_recipients() {
+    let r = install(
+        serde_json::json!([secret(
+            "x",
+            "corpus/yaml/nested.enc.yaml",
+            "yaml",
+            "top/sibling"
+        )]),
+        "keys/age/key2.txt",
+    );
+    assert_eq!(r.code, 11, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("no identity matches this file (recipients: age1"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("deep value") && !r.stderr.contains("AGE-SECRET-KEY"),
+        "{}",
+        r.stderr
+    );
+}
