@@ -67,11 +67,11 @@ pub fn render(
     };
     let mut out = text;
     for (name, ph) in placeholders {
-        if ph.is_empty() || find(&out, ph.as_bytes()).is_none() {
+        if ph.is_empty() || sops::bytes::find(&out, ph.as_bytes()).is_none() {
             continue;
         }
         match values.get(name) {
-            Some(v) => out = replace(&out, ph.as_bytes(), v.as_bytes()),
+            Some(v) => out = sops::bytes::replace_all(&out, ph.as_bytes(), v.as_bytes()),
             None if failed.contains(name) => {
                 return Err(format!("it uses secret {name:?}, which failed"))
             }
@@ -79,23 +79,4 @@ pub fn render(
         }
     }
     Ok(SecretBytes::new(out))
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn replace(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(hay.len());
-    let mut rest = hay;
-    while let Some(i) = find(rest, needle) {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(with);
-        rest = &rest[i + needle.len()..];
-    }
-    out.extend_from_slice(rest);
-    out
 }

@@ -5,6 +5,7 @@
 //!
 //! This crate knows nothing of keyward: it reads and writes sops files.
 
+pub mod bytes;
 pub mod cipher;
 pub mod decrypt;
 pub mod error;

@@ -39,7 +39,7 @@ pub fn parse(bytes: &[u8]) -> Result<Branch> {
                 format!("line {}: the key is not valid UTF-8", n + 1),
             )
         })?;
-        let value = replace_all(&line[pos + 1..], b"\\n", b"\n");
+        let value = crate::bytes::replace_all(&line[pos + 1..], b"\\n", b"\n");
         branch.push(Item::Pair(key, Value::str(value)));
     }
     Ok(branch)
@@ -66,9 +66,11 @@ pub fn emit(branch: &Branch) -> Result<Vec<u8>> {
                 out.extend_from_slice(k.as_bytes());
                 out.push(b'=');
                 match v {
-                    Value::Str(s) => {
-                        out.extend_from_slice(&replace_all(s.as_bytes(), b"\n", b"\\n"))
-                    }
+                    Value::Str(s) => out.extend_from_slice(&crate::bytes::replace_all(
+                        s.as_bytes(),
+                        b"\n",
+                        b"\\n",
+                    )),
                     other => out.extend_from_slice(&val_to_string(other)?),
                 }
                 out.push(b'\n');
@@ -131,22 +133,6 @@ fn strip_fraction(t: &str) -> String {
         }
         None => t.to_string(),
     }
-}
-
-/// Replace every occurrence of `from` (non-empty) by `to`.
-fn replace_all(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]

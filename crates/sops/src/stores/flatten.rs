@@ -75,7 +75,7 @@ pub fn split_section(branch: &mut Branch, name: &str) -> Result<Option<Branch>> 
     for item in items {
         if let Item::Pair(k, v) = item {
             let v = match v {
-                Value::Str(s) => Value::str(replace_all(s.as_bytes(), b"\\n", b"\n")),
+                Value::Str(s) => Value::str(crate::bytes::replace_all(s.as_bytes(), b"\\n", b"\n")),
                 other => other,
             };
             found.push((k, v));
@@ -145,29 +145,15 @@ fn flatten_value(
                 )));
             }
             let leaf = match leaf {
-                Value::Str(s) if esc => Value::str(replace_all(s.as_bytes(), b"\n", b"\\n")),
+                Value::Str(s) if esc => {
+                    Value::str(crate::bytes::replace_all(s.as_bytes(), b"\n", b"\\n"))
+                }
                 other => other.clone(),
             };
             out.push(Item::Pair(key, leaf));
             Ok(())
         }
     }
-}
-
-/// Replace every occurrence of `from` (non-empty) by `to`.
-fn replace_all(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

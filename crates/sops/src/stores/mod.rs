@@ -90,15 +90,11 @@ pub struct RawFile {
 /// its metadata removed), not as "not a sops file".
 pub fn load_encrypted(format: Format, bytes: &[u8]) -> Result<RawFile> {
     load_encrypted_inner(format, bytes).map_err(|e| match e {
-        Error::NotSops(_) if contains(bytes, b"ENC[AES256_GCM,") => Error::Metadata(
+        Error::NotSops(_) if crate::bytes::find(bytes, b"ENC[AES256_GCM,").is_some() => Error::Metadata(
             "the file has encrypted values but no complete sops metadata: it is truncated, or its `sops` section was removed".into(),
         ),
         e => e,
     })
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 fn load_encrypted_inner(format: Format, bytes: &[u8]) -> Result<RawFile> {
