@@ -203,3 +203,91 @@ fn help_documents_the_exit_codes() {
         assert!(out.contains(line), "missing {line:?} in\n{out}");
     }
 }
+
+/// Every identity source sops reads opens the file (sops-nix's secrets.yaml, age key).
+#[test]
+fn every_sops_identity_source_is_read() {
+    let Some(f) = fx() else { return };
+    let file = f.nix.join("secrets.yaml");
+    let args = [
+        "decrypt",
+        "--extract",
+        r#"["test_key"]"#,
+        file.to_str().unwrap(),
+    ];
+    let key_text = std::fs::read_to_string(&f.key).unwrap();
+
+    let run = |setup: &dyn Fn(&Path, &mut Command)| {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path());
+        setup(home.path(), &mut cmd);
+        let o = cmd.output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr(&o),
+        )
+    };
+
+    let ok = (Some(0), "test_value".to_string(), String::new());
+    assert_eq!(
+        run(&|_, c| {
+            c.env("SOPS_AGE_KEY", &key_text);
+        }),
+        ok,
+        "SOPS_AGE_KEY"
+    );
+    assert_eq!(
+        run(&|_, c| {
+            c.env("SOPS_AGE_KEY_CMD", format!("cat '{}'", f.key.display()));
+        }),
+        ok,
+        "SOPS_AGE_KEY_CMD"
+    );
+    assert_eq!(
+        run(&|home, c| {
+            let d = home.join("xdg/sops/age");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(&f.key, d.join("keys.txt")).unwrap();
+            c.env("XDG_CONFIG_HOME", home.join("xdg"));
+        }),
+        ok,
+        "$XDG_CONFIG_HOME/sops/age/keys.txt"
+    );
+    assert_eq!(
+        run(&|home, _| {
+            let d = home.join(".config/sops/age");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(&f.key, d.join("keys.txt")).unwrap();
+        }),
+        ok,
+        "~/.config/sops/age/keys.txt"
+    );
+    assert_eq!(
+        run(&|home, _| {
+            std::fs::create_dir_all(home.join(".ssh")).unwrap();
+            std::fs::copy(f.nix.join("ssh-ed25519-key"), home.join(".ssh/id_ed25519")).unwrap();
+        }),
+        ok,
+        "~/.ssh/id_ed25519 (ssh-to-age)"
+    );
+    assert_eq!(
+        run(&|_, c| {
+            c.env(
+                "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+                f.nix.join("ssh-ed25519-key"),
+            );
+        }),
+        ok,
+        "SOPS_AGE_SSH_PRIVATE_KEY_FILE"
+    );
+    let (code, out, err) = run(&|_, c| {
+        c.env("SOPS_AGE_KEY_CMD", "exit 3");
+    });
+    assert_eq!((code, out.as_str()), (Some(4), ""), "{err}");
+    assert!(err.contains("SOPS_AGE_KEY_CMD failed"), "{err}");
+}
