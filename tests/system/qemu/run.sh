@@ -100,7 +100,19 @@ if [ -z "$KDIR" ] || [ ! -s "$KDIR/vmlinuz" ] || [ ! -s "$KDIR/modules/order" ];
     [ -n "$f" ] || skip "$KPKG has no $m.ko"
     cp "$f" "$KDIR.tmp/modules/"
   done
-  echo "$MODULES" | tr ' ' '\n' >"$KDIR.tmp/modules/order"
+  # Load order: each module after the ones its .modinfo `depends=` names.
+  order=()
+  add() {
+    local m=$1 d
+    case " ${order[*]} " in *" $m "*) return ;; esac
+    for d in $(grep -a -o 'depends=[a-z0-9_,-]*' "$KDIR.tmp/modules/$m.ko" | head -1 | cut -d= -f2 | tr ',' ' '); do
+      [ -e "$KDIR.tmp/modules/$d.ko" ] || skip "$m.ko needs $d.ko, which is not in the list"
+      add "$d"
+    done
+    order+=("$m")
+  }
+  for m in $MODULES; do add "$m"; done
+  printf '%s\n' "${order[@]}" >"$KDIR.tmp/modules/order"
   rm -rf "$dl" "$KDIR" && mv "$KDIR.tmp" "$KDIR"
 fi
 say "kernel: $KDIR/vmlinuz"
@@ -196,7 +208,7 @@ y1=$(tostore secrets/example.yaml example.yaml)
 y2=$(tostore "$here/fixtures/example-v2.yaml" example-v2.yaml)
 y3=$(tostore "$WORK/example-v2-corrupt.yaml" example-v2-corrupt.yaml)
 env1=$(tostore secrets/app.env app.env)
-P=/nix/store/00000000000000000000000000000
+P=/nix/store/0000000000000000000000000000000 # + N: the 32-character hash of system N's plans (snippets.nix)
 plan() { # plan SRC YAML OUT
   jq --arg y "$2" --arg e "$env1" --arg h "$(sha256sum "$D$2" | cut -d' ' -f1)" '
     .ageKeyFile = "/var/lib/sops-nix/key.txt"
@@ -204,12 +216,12 @@ plan() { # plan SRC YAML OUT
                       elif .sopsFile == "secrets/app.env" then .sopsFile = $e else . end)' "$1" >"$D$3"
   chmod 0444 "$D$3"
 }
-plan hosts/example/plan-for-users.json "$y1" "${P}01-keyward-plan-for-users.json"
-plan hosts/example/plan.json "$y1" "${P}01-keyward-plan.json"
-plan hosts/example/plan.json "$y2" "${P}02-keyward-plan.json"
-plan hosts/example/plan.json "$y3" "${P}03-keyward-plan.json"
+plan hosts/example/plan-for-users.json "$y1" "${P}1-keyward-plan-for-users.json"
+plan hosts/example/plan.json "$y1" "${P}1-keyward-plan.json"
+plan hosts/example/plan.json "$y2" "${P}2-keyward-plan.json"
+plan hosts/example/plan.json "$y3" "${P}3-keyward-plan.json"
 # The plans must be ones keyward accepts (the build-time check the module runs).
-if grep -q '"sopsFile": "secrets/' "$D${P}01-keyward-plan.json"; then
+if grep -q '"sopsFile": "secrets/' "$D${P}1-keyward-plan.json"; then
   host_notes+=("FAIL: [host] the plans still name repository paths")
   host_fail=$((host_fail + 1))
 fi

@@ -3,7 +3,7 @@
 # gone. keyward is run as a systemd unit's ExecStart would run it (no snippet): the for-users
 # plan with --numeric-ids before /etc/passwd exists, then the users, then the regular plan.
 STORE=/nix/store
-P=00000000000000000000000000000
+P=0000000000000000000000000000000
 
 echo "## reboot: what survived"
 check "reboot: /run is fresh (no /run/secrets, no secrets mount)" \
@@ -14,7 +14,7 @@ check "reboot: the age key is still on the disk" test -s /var/lib/sops-nix/key.t
 check "reboot: no /etc/passwd yet" test ! -e /etc/passwd
 
 echo "## reboot: for-users before users"
-install_ for-users --numeric-ids "$STORE/${P}01-keyward-plan-for-users.json"
+install_ for-users --numeric-ids "$STORE/${P}1-keyward-plan-for-users.json"
 same "reboot for-users: keyward install --numeric-ids exits 0" "$rc" 0
 check "reboot for-users: a new ramfs on /run/secrets-for-users.d" mounted_as /run/secrets-for-users.d ramfs
 same "reboot for-users: /run/secrets-for-users -> generation 1" "$(readlink /run/secrets-for-users)" /run/secrets-for-users.d/1
