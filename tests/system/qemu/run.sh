@@ -22,6 +22,7 @@
 #
 # Env: KEYWARD_QEMU_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/keyward-qemu: the kernel and
 #      its few modules), KEYWARD_QEMU_BIN (a prebuilt keyward to use instead of building),
+#      KEYWARD_QEMU_STATIC=1 (build a static keyward instead of using the release build),
 #      KEYWARD_QEMU_TIMEOUT (seconds per boot, default 240), KEEP=1 (keep the work directory),
 #      UPDATE_GOLDEN=1 (rewrite snippets.golden.json from snippets.nix).
 set -uo pipefail
@@ -79,7 +80,7 @@ if [ "${KEEP:-0}" = 1 ]; then trap 'echo "work directory kept: $WORK"' EXIT; els
 # (virtio-pci, virtio-blk, ext4 and their dependencies); nothing else.
 CACHE=${KEYWARD_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keyward-qemu}
 MODULES="virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk crc16 mbcache jbd2 crc32c_generic ext4"
-KDIR=$(ls -d "$CACHE"/linux-image-*/ 2>/dev/null | sort -V | tail -1)
+KDIR=$(ls -d "$CACHE"/linux-image-*/ 2>/dev/null | grep -v "\.tmp/$" | sort -V | tail -1)
 KDIR=${KDIR%/}
 if [ -z "$KDIR" ] || [ ! -s "$KDIR/vmlinuz" ] || [ ! -s "$KDIR/modules/order" ]; then
   kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
@@ -118,19 +119,21 @@ fi
 say "kernel: $KDIR/vmlinuz"
 
 # ---------------------------------------------------------------- 3. keyward for the VM
+# By default the ordinary release build (what `.ci/run` has already built, so this costs nothing
+# there), shipped with the libraries ldd names. KEYWARD_QEMU_STATIC=1 builds a static one
+# (+crt-static; a separate full compile, minutes on 2 cores).
+tdir=${CARGO_TARGET_DIR:-$repo/target}
 if [ -n "${KEYWARD_QEMU_BIN:-}" ]; then
   KW=$KEYWARD_QEMU_BIN
-else
-  tdir=${CARGO_TARGET_DIR:-$repo/target}
+elif [ "${KEYWARD_QEMU_STATIC:-0}" = 1 ]; then
   say "building keyward (static: +crt-static, x86_64-unknown-linux-gnu)"
-  if RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-    cargo build -q --release --locked --target x86_64-unknown-linux-gnu --bin keyward; then
-    KW=$tdir/x86_64-unknown-linux-gnu/release/keyward
-  else
-    say "static build failed: using the dynamic build and the libraries ldd names"
-    cargo build -q --release --locked --bin keyward || skip "cargo build failed"
-    KW=$tdir/release/keyward
-  fi
+  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+    cargo build -q --release --locked --target x86_64-unknown-linux-gnu --bin keyward || skip "static cargo build failed"
+  KW=$tdir/x86_64-unknown-linux-gnu/release/keyward
+else
+  say "building keyward (cargo build --release; a no-op when it is current)"
+  cargo build -q --release --locked --bin keyward || skip "cargo build failed"
+  KW=$tdir/release/keyward
 fi
 [ -x "$KW" ] || skip "no keyward binary at $KW"
 
@@ -182,7 +185,8 @@ for k in $(jq -r 'keys[]' "$snippets"); do
 done
 
 (cd "$R" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null | gzip -1) >"$WORK/initramfs.gz"
-say "initramfs: $(stat -c %s "$WORK/initramfs.gz") bytes ($(file -b "$KW" 2>/dev/null | cut -d, -f1-2 || echo keyward))"
+libs=$(ldd "$KW" 2>/dev/null | awk '/=>/{print $1}' | tr '\n' ' ')
+say "initramfs: $(stat -c %s "$WORK/initramfs.gz") bytes; keyward: ${libs:+dynamic, with }${libs:-static}"
 
 # ---------------------------------------------------------------- 5. the persistent disk
 # What a real machine keeps across reboots: the store (sops files, plans), the age key, the
@@ -233,7 +237,7 @@ TIMEOUT=${KEYWARD_QEMU_TIMEOUT:-240}
 boot() { # boot NAME: boot the VM with keyward.boot=NAME; the serial log is $WORK/serial-NAME.log
   local name=$1 s rc=0
   s=$(date +%s)
-  timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
+  timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 256 -smp 1 \
     -kernel "$KDIR/vmlinuz" -initrd "$WORK/initramfs.gz" \
     -append "console=ttyS0 panic=-1 quiet loglevel=3 keyward.boot=$name" \
     -drive "file=$WORK/disk.img,format=raw,if=virtio" \
