@@ -195,3 +195,71 @@ fn a_file_for_another_key_lists_its_recipients() {
         r.stderr
     );
 }
+
+/// The metrics file passes `promtool check metrics` (Prometheus' own linter), after a success
+/// and after a failure. CI installs promtool; elsewhere the test says it skipped.
+#[test]
+fn metrics_pass_promtool() {
+    let promtool = match Command::new("promtool").arg("--version").output() {
+        Ok(o) if o.status.success() => "promtool",
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI must have promtool (.ci/run installs prometheus)")
+        }
+        _ => {
+            eprintln!("SKIPPED: promtool not installed");
+            return;
+        }
+    };
+    let y = "corpus/yaml/nested.enc.yaml";
+    for (secrets, key, code) in [
+        (
+            serde_json::json!([secret("a", y, "yaml", "top/sibling")]),
+            "keys/age/key1.txt",
+            0,
+        ),
+        (
+            serde_json::json!([secret("a", y, "yaml", "top/sibling")]),
+            "keys/age/key2.txt",
+            11,
+        ),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let plan = serde_json::json!({
+            "version": 1, "ageKeyFile": fx(key), "metrics": {"directory": "/prom", "secretNames": true},
+            "secrets": secrets,
+        });
+        let p = root.path().join("plan.json");
+        std::fs::write(&p, serde_json::to_vec(&plan).unwrap()).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["install", "--root"])
+            .arg(root.path())
+            .arg(&p)
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .env("HOME", root.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let prom = std::fs::read(root.path().join("prom/keyward.prom")).unwrap();
+        let mut child = Command::new(promtool)
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&prom).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

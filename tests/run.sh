@@ -23,3 +23,6 @@ elif [ -n "${CI:-}" ]; then
 else
   echo "SKIPPED: Nix tests (install nix-bin: apt-get install nix-bin)"
 fi
+
+echo "== QEMU tier: a Debian kernel boots keyward (first boot, switches, corruption, reboot, for-users) =="
+bash tests/system/qemu/run.sh

@@ -833,7 +833,7 @@ fn run_plan(
                 failures.push(Failure {
                     subject,
                     message,
-                    reason: "key_not_found",
+                    reason: "template",
                 });
             }
         }

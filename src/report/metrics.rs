@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 /// Failure reasons, each always exported (0 when none).
-pub const REASONS: [&str; 10] = [
+pub const REASONS: [&str; 11] = [
     "plan",
     "no_identity",
     "not_sops",
@@ -14,6 +14,7 @@ pub const REASONS: [&str; 10] = [
     "integrity",
     "unsupported_key",
     "key_not_found",
+    "template",
     "owner",
     "io",
     "system",
