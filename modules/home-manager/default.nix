@@ -1,6 +1,7 @@
 # keyward's home-manager module: sops-nix's home-manager options, one user-mode plan, and the
 # `sops-nix` user service (sops-nix's name, so `After = [ "sops-nix.service" ]` keeps working).
 # The plan comes from ../lib/plan.nix like the NixOS one; `%r` in paths is $XDG_RUNTIME_DIR.
+# The options it shares with the NixOS module are declared in ../lib/options.nix.
 {
   config,
   lib,
@@ -37,119 +38,12 @@ let
       exec ${cfg.package}/bin/keyward install ${planFile}
     ''
   );
-
-  secretType = types.submodule (
-    { config, name, ... }:
-    {
-      options = {
-        name = mkOption {
-          type = types.str;
-          default = name;
-          description = "Name of the file under the secrets directory.";
-        };
-        key = mkOption {
-          type = types.str;
-          default = name;
-          description = "Key of the secret in the sops file; use / as a separator. `\"\"` = whole file.";
-        };
-        path = mkOption {
-          type = types.str;
-          # sops-nix's home-manager default uses the attribute name.
-          default = "${cfg.defaultSymlinkPath}/${name}";
-          defaultText = literalExpression ''"''${config.sops.defaultSymlinkPath}/''${name}"'';
-          description = "Where the secret is available; `%r` is $XDG_RUNTIME_DIR. If changed, a symlink is created.";
-        };
-        format = mkOption {
-          type = types.enum [
-            "yaml"
-            "json"
-            "binary"
-            "dotenv"
-            "ini"
-          ];
-          default = cfg.defaultSopsFormat;
-          defaultText = literalExpression "config.sops.defaultSopsFormat";
-          description = "Format of the sops file.";
-        };
-        mode = mkOption {
-          type = types.str;
-          default = "0400";
-          description = "Permissions of the file, in octal.";
-        };
-        sopsFile = mkOption {
-          type = types.either types.str types.path;
-          default = cfg.defaultSopsFile;
-          defaultText = literalExpression "config.sops.defaultSopsFile";
-          description = "The sops file the secret is read from.";
-        };
-        restartUnits = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-          example = [ "app.service" ];
-          description = "keyward: user units restarted (systemctl --user) when the secret changes.";
-        };
-      };
-    }
-  );
-
-  templateType = types.submodule (
-    { config, name, ... }:
-    {
-      options = {
-        name = mkOption {
-          type = types.singleLineStr;
-          default = name;
-          description = "Name of the rendered file.";
-        };
-        path = mkOption {
-          type = types.singleLineStr;
-          default = "${cfg.defaultSymlinkPath}/rendered/${name}";
-          defaultText = literalExpression ''"''${config.sops.defaultSymlinkPath}/rendered/''${name}"'';
-          description = "Where the rendered file is available.";
-        };
-        content = mkOption {
-          type = types.lines;
-          default = "";
-          description = "Template content with `config.sops.placeholder.<secret>`.";
-        };
-        mode = mkOption {
-          type = types.singleLineStr;
-          default = "0400";
-          description = "Permissions of the rendered file, in octal.";
-        };
-        file = mkOption {
-          type = types.path;
-          default = pkgs.writeText config.name config.content;
-          defaultText = literalExpression "pkgs.writeText name content";
-          description = "A template file; a non-empty `content` wins over it.";
-        };
-        restartUnits = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-          description = "keyward: user units restarted when the rendered file changes.";
-        };
-      };
-    }
-  );
 in
 {
+  # The options the NixOS module has too.
+  imports = [ (import ../lib/options.nix { userMode = true; }) ];
+
   options.sops = {
-    secrets = mkOption {
-      type = types.attrsOf secretType;
-      default = { };
-      description = "Secrets to install for this user.";
-    };
-    templates = mkOption {
-      type = types.attrsOf templateType;
-      default = { };
-      description = "Files rendered from secrets.";
-    };
-    placeholder = mkOption {
-      type = types.attrsOf types.str;
-      default = { };
-      visible = false;
-      description = "The placeholder string of each secret, for templates.";
-    };
     defaultSymlinkPath = mkOption {
       type = types.str;
       default = "${config.xdg.configHome}/sops-nix/secrets";
@@ -161,70 +55,10 @@ in
       default = "%r/secrets.d";
       description = "Where generations are written; `%r` is $XDG_RUNTIME_DIR.";
     };
-    defaultSopsFile = mkOption {
-      type = types.either types.str types.path;
-      description = "Default sops file of every secret.";
-    };
-    defaultSopsFormat = mkOption {
-      type = types.str;
-      default = "yaml";
-      description = "Default format of the sops files.";
-    };
-    validateSopsFiles = mkOption {
-      type = types.bool;
-      default = true;
-      description = "Check the sops files at build time.";
-    };
-    keepGenerations = mkOption {
-      type = types.ints.unsigned;
-      default = 1;
-      description = "Generations to keep; 0 keeps all.";
-    };
-    log = mkOption {
-      type = types.listOf (
-        types.enum [
-          "keyImport"
-          "secretChanges"
-        ]
-      );
-      default = [
-        "keyImport"
-        "secretChanges"
-      ];
-      description = "What keyward logs.";
-    };
-    environment = mkOption {
-      type = types.attrsOf (types.either types.str types.path);
-      default = { };
-      description = "Environment variables for keyward.";
-    };
-    package = mkOption {
-      type = types.package;
-      default = pkgs.keyward or (pkgs.callPackage ../../package.nix { });
-      defaultText = literalExpression "pkgs.keyward";
-      description = "The keyward package.";
-    };
-    age = {
-      keyFile = mkOption {
-        type = types.nullOr (types.either types.str types.path);
-        default = null;
-        description = "An age identity file.";
-      };
-      sshKeyPaths = mkOption {
-        type = types.listOf (types.either types.str types.path);
-        default = [ ];
-        description = "OpenSSH ed25519 keys used as age identities.";
-      };
-      generateKey = mkOption {
-        type = types.bool;
-        default = false;
-        description = "Generate age.keyFile if it does not exist.";
-      };
-      plugins = mkOption {
-        type = types.listOf types.package;
-        default = [ ];
-        description = "age plugins on keyward's PATH.";
-      };
+    age.sshKeyPaths = mkOption {
+      type = types.listOf (types.either types.str types.path);
+      default = [ ];
+      description = "OpenSSH ed25519 keys used as age identities.";
     };
     keywardPlan = mkOption {
       type = types.package;
@@ -234,11 +68,6 @@ in
       description = "keyward: the user's plan file (what the service installs), for inspection and tests.";
     };
     gnupg = {
-      home = mkOption {
-        type = types.nullOr types.str;
-        default = null;
-        description = "sops-nix's GnuPG home; keyward is age-only, setting it fails.";
-      };
       sshKeyPaths = mkOption {
         type = types.listOf types.path;
         default = [ ];

@@ -5,6 +5,7 @@
 # The module is glue. Defaults, the plans, the for-users split, the checks behind the
 # assertions and the activation snippets all come from ../lib/plan.nix, which CI tests
 # without nixpkgs. What stays here is what needs nixpkgs: option types, pkgs, systemd units.
+# The options it shares with the home-manager module are declared in ../lib/options.nix.
 {
   config,
   options,
@@ -101,12 +102,9 @@ let
     };
   };
 
+  # What only NixOS secrets and templates have: owners, reloads (mode and restartUnits are in
+  # ../lib/options.nix).
   ownerOptions = what: {
-    mode = mkOption {
-      type = types.singleLineStr;
-      default = "0400";
-      description = "Permissions of the ${what}, in octal.";
-    };
     owner = mkOption {
       type = types.nullOr types.singleLineStr;
       default = null;
@@ -121,12 +119,6 @@ let
       type = types.nullOr types.int;
       default = 0;
       description = "GID of the ${what}, used only when group is null; applied even if no such group exists.";
-    };
-    restartUnits = mkOption {
-      type = types.listOf types.str;
-      default = [ ];
-      example = [ "sshd.service" ];
-      description = "Units restarted when the ${what}'s content changes (not at boot). Each needs a unit suffix.";
     };
     reloadUnits = mkOption {
       type = types.listOf types.str;
@@ -145,50 +137,12 @@ let
       description = "Group of the ${what}. Can only be set if gid is 0.";
     };
 
-  secretType = types.submodule (
-    { config, name, ... }:
+  # The NixOS-only fields of sops.secrets.<name>, merged with the shared ones.
+  secretOptions =
+    { config, ... }:
     {
       options = ownerOptions "secret file" // {
-        name = mkOption {
-          type = types.str;
-          default = name;
-          description = "Name of the file under /run/secrets; may contain `/` (subdirectories).";
-        };
-        key = mkOption {
-          type = types.str;
-          default = if cfg.defaultSopsKey != null then cfg.defaultSopsKey else name;
-          defaultText = literalExpression "config.sops.defaultSopsKey, else the attribute name";
-          description = ''
-            Key of the secret in the sops file; `/` separates nested keys. `""` is the whole
-            file. Ignored for the binary format.
-          '';
-        };
-        path = mkOption {
-          type = types.str;
-          default = planLib.secretPath { inherit (config) name neededForUsers; };
-          defaultText = literalExpression ''
-            if neededForUsers then "/run/secrets-for-users/''${name}" else "/run/secrets/''${name}"'';
-          description = "Where the secret is available. If changed, a symlink to the secret is created there.";
-        };
-        format = mkOption {
-          type = types.enum [
-            "yaml"
-            "json"
-            "binary"
-            "dotenv"
-            "ini"
-          ];
-          default = cfg.defaultSopsFormat;
-          defaultText = literalExpression "config.sops.defaultSopsFormat";
-          description = "Format of the sops file.";
-        };
         group = groupOption "secret file" config.owner;
-        sopsFile = mkOption {
-          type = types.path;
-          defaultText = literalExpression "config.sops.defaultSopsFile";
-          default = cfg.defaultSopsFile;
-          description = "The sops file the secret is read from.";
-        };
         sopsFileHash = mkOption {
           type = types.str;
           readOnly = true;
@@ -206,96 +160,33 @@ let
           '';
         };
       };
-    }
-  );
+    };
 
-  templateType = types.submodule (
-    { config, name, ... }:
+  # The NixOS-only fields of sops.templates.<name>.
+  templateOptions =
+    { config, ... }:
     {
       options = ownerOptions "rendered file" // {
-        name = mkOption {
-          type = types.singleLineStr;
-          default = name;
-          description = "Name of the file under /run/secrets/rendered.";
-        };
-        path = mkOption {
-          type = types.singleLineStr;
-          default = planLib.templatePath { inherit (config) name; };
-          defaultText = literalExpression ''"/run/secrets/rendered/''${name}"'';
-          description = "Where the rendered file is available; if changed, a symlink is created there.";
-        };
-        content = mkOption {
-          type = types.lines;
-          default = "";
-          description = "Content of the template, with `config.sops.placeholder.<secret>` where a secret goes.";
-        };
         group = groupOption "rendered file" config.owner;
-        file = mkOption {
-          type = types.path;
-          default = pkgs.writeText config.name config.content;
-          defaultText = literalExpression "pkgs.writeText name content";
-          description = "A template file; a non-empty `content` wins over it.";
-        };
       };
-    }
-  );
+    };
 in
 {
   imports = [
+    # The options the home-manager module has too.
+    (import ../lib/options.nix { userMode = false; })
     (lib.mkRenamedOptionModule [ "sops" "gnupgHome" ] [ "sops" "gnupg" "home" ])
     (lib.mkRenamedOptionModule [ "sops" "sshKeyPaths" ] [ "sops" "gnupg" "sshKeyPaths" ])
   ];
 
   options.sops = {
-    secrets = mkOption {
-      type = types.attrsOf secretType;
-      default = { };
-      description = "Secrets to install, by name.";
-    };
-    templates = mkOption {
-      type = types.attrsOf templateType;
-      default = { };
-      description = "Files rendered from secrets: placeholders replaced by the secrets' values.";
-    };
-    placeholder = mkOption {
-      type = types.attrsOf (
-        types.mkOptionType {
-          name = "coercibleToString";
-          description = "value that can be coerced to string";
-          check = lib.strings.isConvertibleWithToString;
-          merge = lib.mergeEqualOption;
-        }
-      );
-      default = { };
-      visible = false;
-      description = "The placeholder string of each secret, for templates.";
-    };
-    defaultSopsFile = mkOption {
-      type = types.path;
-      description = "Default sops file of every secret.";
-    };
-    defaultSopsFormat = mkOption {
-      type = types.str;
-      default = "yaml";
-      description = "Default format of every secret's sops file.";
-    };
+    # Merged with the shared fields (../lib/options.nix).
+    secrets = mkOption { type = types.attrsOf (types.submodule secretOptions); };
+    templates = mkOption { type = types.attrsOf (types.submodule templateOptions); };
     defaultSopsKey = mkOption {
       type = types.nullOr types.str;
       default = null;
       description = "Default key of every secret (`\"\"` = the whole file); null: the secret's name.";
-    };
-    validateSopsFiles = mkOption {
-      type = types.bool;
-      default = true;
-      description = ''
-        Check the sops files at build time (they must be in the Nix store): every file parses and
-        holds every key. Also gates the owner/uid checks and sopsFileHash, as in sops-nix.
-      '';
-    };
-    keepGenerations = mkOption {
-      type = types.ints.unsigned;
-      default = 1;
-      description = "Generations of /run/secrets.d/N to keep; 0 keeps all.";
     };
     useTmpfs = mkOption {
       type = types.bool;
@@ -312,34 +203,6 @@ in
         or userborn; force it for keys on late-mounted file systems (it adds RequiresMountsFor).
       '';
     };
-    log = mkOption {
-      type = types.listOf (
-        types.enum [
-          "keyImport"
-          "secretChanges"
-        ]
-      );
-      default = [
-        "keyImport"
-        "secretChanges"
-      ];
-      description = "What keyward logs.";
-    };
-    environment = mkOption {
-      type = types.attrsOf (types.either types.str types.path);
-      default = { };
-      description = ''
-        Environment variables for keyward, e.g. SOPS_AGE_KEY_CMD. Values are single-quoted
-        without escaping in the activation script (as in sops-nix), so shell expansions written
-        into them run; with neededForUsers they are evaluated twice, each in a subshell.
-      '';
-    };
-    package = mkOption {
-      type = types.package;
-      default = pkgs.keyward or (pkgs.callPackage ../../package.nix { });
-      defaultText = literalExpression "pkgs.keyward or (pkgs.callPackage keyward/package.nix { })";
-      description = "The keyward package used at activation.";
-    };
     validationPackage = mkOption {
       type = types.package;
       default =
@@ -351,45 +214,19 @@ in
       description = "The keyward package that checks the plans at build time (cross-compilation).";
     };
 
-    age = {
-      keyFile = mkOption {
-        type = types.nullOr (types.either types.str types.path);
-        default = null;
-        example = "/var/lib/sops-nix/key.txt";
-        description = "An age identity file (never in the Nix store).";
-      };
-      sshKeyPaths = mkOption {
-        type = types.listOf types.path;
-        default = hostKeysOf "ed25519";
-        defaultText = literalExpression "the ed25519 services.openssh.hostKeys not under /run/secrets";
-        description = "OpenSSH ed25519 keys used as age identities (ssh-to-age).";
-      };
-      generateKey = mkOption {
-        type = types.bool;
-        default = false;
-        description = "Generate age.keyFile with age-keygen if it does not exist.";
-      };
-      plugins = mkOption {
-        type = types.listOf types.package;
-        default = [ ];
-        description = "age plugins; their bin/ is added to keyward's PATH.";
-      };
+    age.sshKeyPaths = mkOption {
+      type = types.listOf types.path;
+      default = hostKeysOf "ed25519";
+      defaultText = literalExpression "the ed25519 services.openssh.hostKeys not under /run/secrets";
+      description = "OpenSSH ed25519 keys used as age identities (ssh-to-age).";
     };
 
-    # keyward is age-only. These exist so a sops-nix configuration fails with a clear message
-    # rather than an unknown-option error; the RSA default is dropped silently.
-    gnupg = {
-      home = mkOption {
-        type = types.nullOr types.str;
-        default = null;
-        description = "sops-nix's GnuPG home. keyward is age-only: setting it fails with a message.";
-      };
-      sshKeyPaths = mkOption {
-        type = types.listOf types.path;
-        default = hostKeysOf "rsa";
-        defaultText = literalExpression "the rsa services.openssh.hostKeys (ignored by keyward)";
-        description = "sops-nix's RSA keys for GnuPG. Ignored at its default; any other value fails: keyward is age-only.";
-      };
+    # keyward is age-only; the RSA default is dropped silently.
+    gnupg.sshKeyPaths = mkOption {
+      type = types.listOf types.path;
+      default = hostKeysOf "rsa";
+      defaultText = literalExpression "the rsa services.openssh.hostKeys (ignored by keyward)";
+      description = "sops-nix's RSA keys for GnuPG. Ignored at its default; any other value fails: keyward is age-only.";
     };
 
     failurePolicy = mkOption {
