@@ -13,7 +13,12 @@ finish() {
 
 # check_eq WHAT GOT WANT
 check_eq() {
-  if [ "$2" == "$3" ]; then ok "$1"; else bad "$1"; printf '  got:  %q\n  want: %q\n' "$2" "$3"; fi
+  if [ "$2" == "$3" ]; then ok "$1"; return; fi
+  bad "$1"
+  case "$2$3" in
+    *$'\n'*) diff <(printf '%s\n' "$3") <(printf '%s\n' "$2") | head -40 | sed 's/^/  (want<, got>) /' ;;
+    *) printf '  got:  %q\n  want: %q\n' "$2" "$3" ;;
+  esac
 }
 
 # kw ARGS...: `keyward install ARGS` with a clean environment plus KW_ENV (an array of
@@ -38,11 +43,14 @@ expect_err_line() {
 expect_err_has() {
   if grep -qF -- "$1" /tmp/kw.err; then ok "stderr has: $1"; else bad "stderr lacks: $1"; fi
 }
+expect_out_line() {
+  if grep -qxF -- "$1" /tmp/kw.out; then ok "stdout line: $1"; else bad "stdout has no line: $1"; fi
+}
 expect_err_lacks() {
   if grep -qF -- "$1" /tmp/kw.err; then bad "stderr has: $1"; else ok "stderr lacks: $1"; fi
 }
 # the change lines (adding/modifying/removing …, would …), in order
-change_lines() { grep -E '^(would )?(add|modify|remov)(ing)?|^would (add|modify|remove) ' /tmp/kw.err || true; }
+change_lines() { grep -E '^(adding|modifying|removing) |^would (add|modify|remove) ' /tmp/kw.out || true; }
 expect_changes() { # EXPECTED (newline-separated, possibly empty)
   check_eq "change lines" "$(change_lines)" "$1"
 }

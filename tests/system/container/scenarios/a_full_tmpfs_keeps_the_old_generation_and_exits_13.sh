@@ -14,7 +14,7 @@ plan ""
 kw /tmp/plan.json
 expect_rc 0
 check_eq "the pre-mounted tmpfs is used" "$(grep -c ' /run/secrets.d tmpfs ' /proc/mounts)" 1
-snap=$(snapshot /run/secrets.d /run/secrets)
+snap=$(snapshot /run/secrets.d/1 /run/secrets)
 plan ", {\"name\": \"large\", \"key\": \"\", \"sopsFile\": \"$C/large/large.enc.yaml\"}"
 kw /tmp/plan.json
 expect_rc 13
@@ -22,7 +22,7 @@ expect_err_has 'keyward: secret "large": cannot write '
 expect_err_has "No space left on device"
 expect_link /run/secrets /run/secrets.d/1
 check_eq "generations" "$(generations)" "1"
-check_eq "old generation intact (same tree)" "$(snapshot /run/secrets.d /run/secrets)" "$snap"
+check_eq "old generation intact (same tree)" "$(snapshot /run/secrets.d/1 /run/secrets)" "$snap"
 
 say "the plan fits again"
 plan ", {\"name\": \"n\", \"key\": \"nested/secret\", \"sopsFile\": \"$C/yaml/simple.enc.yaml\"}"

@@ -40,7 +40,8 @@ expect_changes "would add secret: test_key
 would modify secret: another_key
 would add rendered secret: test_template
 would remove rendered secret: another_template"
-expect_err_has "would restart"
+expect_out_line "would restart x.service"
+expect_out_line "would reload y.service"
 check_eq "tree unchanged (installed system)" "$(snapshot /)" "$before"
 dry 1
 expect_rc 0

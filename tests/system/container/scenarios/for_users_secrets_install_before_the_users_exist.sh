@@ -17,8 +17,18 @@ expect_dir /run/secrets-for-users.d/1 "751 0 0"
 say "a name in a for-users plan is refused before anything is touched"
 sed 's/"owner": null/"owner": "alice"/' hosts/example/plan-for-users.json > /tmp/named.json
 kw --numeric-ids /tmp/named.json
-expect_err_has 'owner "alice": names cannot be looked up at this stage'
-[ "$RC" = 10 ] || [ "$RC" = 11 ] && ok "refused ($RC)" || bad "exit $RC"
+expect_rc 10
+expect_err_line 'keyward: secret "users/alice-password-hash": a neededForUsers secret is installed before users exist: use numeric uid/gid, not names'
+say "and with --numeric-ids a name in a regular plan is refused at install"
+cat > /tmp/named.json <<'JSON'
+{"version": 1, "ageKeyFile": "hosts/example/test-age-key.txt", "secretsMountPoint": "/run/secrets-for-users.d",
+ "symlinkPath": "/run/secrets-for-users", "secrets": [{"name": "users/alice-password-hash",
+ "key": "users/alice-password-hash", "sopsFile": "secrets/example.yaml", "owner": "alice"}]}
+JSON
+kw --numeric-ids /tmp/named.json
+expect_rc 11
+expect_err_has 'owner "alice": names cannot be looked up at this stage (neededForUsers / -ignore-passwd); use a numeric uid'
+
 expect_link /run/secrets-for-users /run/secrets-for-users.d/1
 
 say "the users appear; the regular plan installs next to it"

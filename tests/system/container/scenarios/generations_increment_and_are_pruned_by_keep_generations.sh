@@ -31,7 +31,7 @@ expect_absent /run/secrets.d/91
 expect_absent /run/secrets.d/1
 expect_present /run/secrets.d/92
 expect_present /run/secrets.d/non-numeric
-check_eq "generations (K=10)" "$(generations)" "92 93 94 95 96 97 98 99 100 101 non-numeric"
+check_eq "generations (K=10)" "$(generations)" "non-numeric 92 93 94 95 96 97 98 99 100 101"
 expect_file /run/secrets.d/100/test_key "400 0 0" "hello from keyward"
 expect_file /run/secrets/test_key "400 0 0" "s3cr3t"
 
@@ -39,5 +39,5 @@ say "keepGenerations 1 at 102"
 plan 1 message
 kw /tmp/plan.json
 expect_rc 0
-check_eq "generations (K=1)" "$(generations)" "102 non-numeric"
+check_eq "generations (K=1)" "$(generations)" "non-numeric 102"
 expect_changes "modifying secret: test_key"

@@ -55,7 +55,7 @@ rm -f /run/nixos/*
 
 say "removed and added entries"
 plan message v2
-sed -i 's/"name": "other"/"name": "another_key"/' /tmp/plan.json
+sed -i 's/"other"/"another_key"/g' /tmp/plan.json
 kw /tmp/plan.json
 expect_rc 0
 expect_changes "adding secret: another_key
