@@ -6,6 +6,7 @@ mount -t tmpfs -o mode=0755,nosuid dev /dev || exit 90
 mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5
 mknod -m 666 /dev/urandom c 1 9; mknod -m 666 /dev/random c 1 8
 ln -s /proc/self/fd /dev/fd
+: > /tmp/kw.out; : > /tmp/kw.err   # made now, so later runs do not change /tmp itself
 # the container's own users: names, and ids with a user; 1001 and 4242 have no user
 cat > /etc/passwd <<'P'
 root:x:0:0:root:/root:/bin/sh
