@@ -91,6 +91,35 @@ fn a_damaged_current_generation_is_not_unchanged() {
     assert_eq!(out.stdout, "adding secret: token\n");
 }
 
+/// sops-nix rewrites every file on every activation: a secret emptied or edited by hand (same
+/// mode and owner) is repaired by a new generation and reported as modified.
+#[test]
+fn a_secret_edited_in_place_is_not_unchanged() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let f = db(&env);
+    let p = plan(json!([{"name": "token", "sopsFile": f}]));
+    assert_eq!(env.install(&p).code, 0);
+    let file = env.r("/run/secrets.d/1/token");
+    let want = std::fs::read(&file).unwrap();
+    let m = mode(&file);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&file, b"").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(m)).unwrap();
+    let out = env.install(&p);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(env.current().as_deref(), Some("run/secrets.d/2"));
+    assert_eq!(std::fs::read(env.r("/run/secrets/token")).unwrap(), want);
+    assert_eq!(out.stdout, "modifying secret: token\n");
+    // and then it is unchanged again
+    let out = env.install(&p);
+    assert!(
+        out.stderr.contains("unchanged (generation 2"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn change_lines_use_sops_nix_wording_and_first_boot_prints_none() {
     let env = Env::new();

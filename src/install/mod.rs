@@ -708,9 +708,17 @@ fn run_plan(
     }
     h.update(format!("privileged={privileged} root={}", o.root.display()).as_bytes());
     let digest = hex(&h.finalize());
-    let intact = |g: &OwnedFd| {
+    // Intact: every file there with its mode and owner, and not written to since it was
+    // staged (sops-nix rewrites every file on every activation, so a secret edited or emptied
+    // by hand is repaired, and its units restarted, on the next switch).
+    let intact = |g: &OwnedFd, m: &serde_json::Value| {
         entries.iter().all(|e| match sys::stat_rel(g, &e.rel) {
-            Ok(Some((mode, u, gid, 'f'))) => mode == e.mode && (!privileged || (u, gid) == e.owner),
+            Ok(Some((mode, u, gid, 'f'))) => {
+                mode == e.mode
+                    && (!privileged || (u, gid) == e.owner)
+                    && sys::fingerprint_rel(g, &e.rel).ok().flatten().as_deref()
+                        == m["files"][e.rel.as_str()].as_str()
+            }
             _ => false,
         })
     };
@@ -721,7 +729,11 @@ fn run_plan(
         })
     };
     if let (Some(n), Some(g), Some(m)) = (current, &old_gen, &old_meta) {
-        if m["inputs"].as_str() == Some(&digest) && failures.is_empty() && intact(g) && links_ok() {
+        if m["inputs"].as_str() == Some(&digest)
+            && failures.is_empty()
+            && intact(g, m)
+            && links_ok()
+        {
             r.say(&format!(
                 "unchanged (generation {n} at {})",
                 link_abs.display()
@@ -992,7 +1004,14 @@ fn run_plan(
         } else {
             String::new()
         };
-        let meta = serde_json::json!({"keyward": 1, "generation": new_n, "inputs": inputs, "links": links});
+        let files: serde_json::Map<String, serde_json::Value> = entries
+            .iter()
+            .filter_map(|e| {
+                let f = sys::fingerprint_rel(&gen, &e.rel).ok().flatten()?;
+                Some((e.rel.clone(), f.into()))
+            })
+            .collect();
+        let meta = serde_json::json!({"keyward": 1, "generation": new_n, "inputs": inputs, "links": links, "files": files});
         let mut text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
         text.push(b'\n');
         sys::create_file(&gen, META_FILE, &text, 0o400, own((0, 0))).map_err(|err| {

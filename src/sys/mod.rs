@@ -375,6 +375,24 @@ pub fn read_file_rel(dir: &OwnedFd, rel: &str) -> io::Result<Option<zeroize::Zer
     Ok(Some(buf))
 }
 
+/// What changes whenever a file is written, truncated, chmod-ed, chown-ed or replaced: inode,
+/// size and ctime (which userspace cannot set). `None` when `rel` is missing.
+pub fn fingerprint_rel(dir: &OwnedFd, rel: &str) -> io::Result<Option<String>> {
+    let (parent, base) = split_rel(rel);
+    let pfd = match walk_dirs(dir, Path::new(""), Path::new(parent), None) {
+        Ok(fd) => fd,
+        Err(_) => return Ok(None),
+    };
+    match rustix::fs::statat(&pfd, base, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(format!(
+            "{}:{}:{}.{:09}",
+            st.st_ino, st.st_size, st.st_ctime, st.st_ctime_nsec
+        ))),
+        Err(rustix::io::Errno::NOENT) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Mode, uid, gid and kind of `rel` below `dir`, not following symlinks; `None` if missing.
 pub fn stat_rel(dir: &OwnedFd, rel: &str) -> io::Result<Option<(u32, u32, u32, char)>> {
     let (parent, base) = split_rel(rel);
