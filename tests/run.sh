@@ -24,5 +24,8 @@ else
   echo "SKIPPED: Nix tests (install nix-bin: apt-get install nix-bin)"
 fi
 
+echo "== container tier: the real binary as root in unshare + chroot, real ramfs; crash safety under kill -9 =="
+bash tests/system/container/run.sh
+
 echo "== QEMU tier: a Debian kernel boots keyward (first boot, switches, corruption, reboot, for-users) =="
 bash tests/system/qemu/run.sh
