@@ -285,7 +285,7 @@ fn real_json_sops_file_nested_keys_lists_and_typed_leaves() {
             read("float"),
             read("bool")
         ],
-        ["value", "two", "alice", "42", "3.14159", "True"]
+        ["value", "two", "alice", "42", "3.14159", "true"]
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
