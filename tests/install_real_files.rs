@@ -263,3 +263,58 @@ fn metrics_pass_promtool() {
         );
     }
 }
+
+/// Without root privileges (as the README's demo runs), install still works into a temporary
+/// root: nothing is mounted, every file belongs to the caller, modes are exact. As root, the
+/// test drops to uid/gid 65534 with `setpriv` to prove it.
+#[test]
+fn a_user_without_root_privileges_installs_into_a_temporary_root() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let plan = serde_json::json!({
+        "version": 1, "ageKeyFile": fx("keys/age/key1.txt"),
+        "secrets": [secret("deep", "corpus/yaml/nested.enc.yaml", "yaml", "top/middle/bottom")],
+    });
+    let p = dir.path().join("plan.json");
+    std::fs::write(&p, serde_json::to_vec(&plan).unwrap()).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let is_root = rustix::process::geteuid().is_root();
+    let mut cmd = if is_root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_keyward"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_keyward"))
+    };
+    let o = cmd
+        .args(["install", "--root"])
+        .arg(&root)
+        .arg(&p)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("not running as root: nothing is mounted"),
+        "{stderr}"
+    );
+    let f = root.join("run/secrets/deep");
+    assert_eq!(std::fs::read(&f).unwrap(), b"deep value");
+    let m = std::fs::metadata(&f).unwrap();
+    assert_eq!(m.mode() & 0o7777, 0o400);
+    let me = if is_root {
+        65534
+    } else {
+        rustix::process::geteuid().as_raw()
+    };
+    assert_eq!(m.uid(), me);
+    let gen = std::fs::metadata(root.join("run/secrets.d/1")).unwrap();
+    assert_eq!(gen.mode() & 0o7777, 0o751);
+}

@@ -58,10 +58,13 @@ pub fn open_subdir(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
     )?)
 }
 
-/// Make directory `name` in `dir` with exactly `mode` and `owner` (created with mode 0, then
+/// Make directory `name` in `dir` with exactly `mode` and `owner` (created owner-only, then
 /// `fchown`/`fchmod` on its descriptor, so the umask never matters). Returns it opened.
 pub fn mkdir_exact(dir: impl AsFd, name: &str, mode: u32, owner: Owner) -> io::Result<OwnedFd> {
-    rustix::fs::mkdirat(dir.as_fd(), name, Mode::empty())?;
+    // 0700, not 0: the creator must be able to open it to fix owner and mode, and without
+    // root's CAP_DAC_OVERRIDE a mode-0 directory cannot be opened. Nobody else can enter it
+    // before the fchmod below, so this is as safe as mode 0.
+    rustix::fs::mkdirat(dir.as_fd(), name, Mode::RWXU)?;
     let fd = open_subdir(dir, name)?;
     chown_fd(&fd, owner)?;
     rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
