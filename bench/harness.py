@@ -173,25 +173,44 @@ def run_once(argv, log, rss=False):
     return t, None
 
 
-def measure(label, argv, reset=None, setup=None):
-    log = os.path.join(SCRATCH, "logs", label.replace(" ", "_") + ".log")
-    if setup:
-        setup()
-    times = []
-    for n in range(RUNS + 1):             # run 0: untimed warm-up, measures the peak RSS
-        if reset:
-            reset()
-        t, r = run_once(argv, log, rss=(n == 0))
-        if n == 0:
-            rss = r
-        else:
-            times.append(t)
-    med = statistics.median(times)
-    print("bench: %-28s median %9.2f ms  (min %.2f, max %.2f, n=%d)  peak RSS %.1f MiB"
-          % (label, med * 1e3, min(times) * 1e3, max(times) * 1e3, len(times), rss / 1024),
-          file=sys.stderr, flush=True)
-    return {"median_s": med, "min_s": min(times), "max_s": max(times), "runs": len(times),
-            "times_s": times, "peak_rss_kib": rss}
+class Case:
+    def __init__(self, key, label, argv, reset=None):
+        self.key, self.label, self.argv, self.reset = key, label, argv, reset
+        self.log = os.path.join(SCRATCH, "logs", key + ".log")
+        self.times, self.rss = [], None
+
+
+def measure_all(cases):
+    """Round-robin: round 0 runs every case once untimed (warm-up; peak RSS under GNU time),
+    rounds 1..RUNS time every case once each, so load from elsewhere on the machine falls on all
+    cases alike rather than on whichever ran during it."""
+    for n in range(RUNS + 1):
+        for c in cases:
+            if c.reset:
+                c.reset()
+            t, r = run_once(c.argv, c.log, rss=(n == 0))
+            if n == 0:
+                c.rss = r
+            else:
+                c.times.append(t)
+        print("bench: round %d/%d done (load average %s)" % (n, RUNS, loadavg()), file=sys.stderr, flush=True)
+    res = {}
+    for c in cases:
+        med = statistics.median(c.times)
+        print("bench: %-28s median %9.2f ms  (min %.2f, max %.2f, n=%d)  peak RSS %.1f MiB"
+              % (c.label, med * 1e3, min(c.times) * 1e3, max(c.times) * 1e3, len(c.times), c.rss / 1024),
+              file=sys.stderr, flush=True)
+        res[c.key] = {"label": c.label, "median_s": med, "min_s": min(c.times), "max_s": max(c.times),
+                      "runs": len(c.times), "times_s": c.times, "peak_rss_kib": c.rss}
+    return res
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
 
 
 def check_tree(d, expected, what):
@@ -227,52 +246,50 @@ def main():
             exp_w1["%04d-s%s" % (i, k[1:])] = v
     exp_w2 = {"w2-" + k: v for k, v in w2_values().items()}
     mount = ["--mount"] if ON_RAMFS else []
-    res = {}
-
-    def kw(label, planfile, root, reset=True):
-        argv = [KEYWARD, "install", "--root", root] + mount + [planfile]
-        return measure(label, argv, reset=(lambda: fresh_dir(root)) if reset else None)
-
     R = lambda n: os.path.join(SCRATCH, n)
-    res["kw_w1"] = kw("keyward W1", plan["w1"], R("kw-w1"))
-    check_tree(R("kw-w1/run/secrets"), exp_w1, "keyward W1")
-    res["floor_w1"] = measure("floor W1", [FLOOR, KEY, plan["w1"], R("floor-w1")],
-                              reset=lambda: fresh_dir(R("floor-w1")))
-    check_tree(R("floor-w1"), exp_w1, "floor W1")
-    res["kw_w2"] = kw("keyward W2", plan["w2"], R("kw-w2"))
-    check_tree(R("kw-w2/run/secrets"), exp_w2, "keyward W2")
-    res["kw_w3"] = kw("keyward W3", plan["w3"], R("kw-w3"))
-    gen3 = R("kw-w3/run/secrets")
-    n3 = len([x for x in os.listdir(gen3) if not x.startswith(".")])
-    if n3 != W3N * K:
-        sys.exit("bench: keyward W3 installed %d files, not %d" % (n3, W3N * K))
-    # W4: one full install, then the same plan again, unchanged, RUNS times.
+    kw = lambda root, planfile: [KEYWARD, "install", "--root", root] + mount + [planfile]
+    fresh = lambda d: (lambda: fresh_dir(d))
+    # W4 starts from one full install of W1; its runs then find everything unchanged.
     fresh_dir(R("kw-w4"))
-    run_once([KEYWARD, "install", "--root", R("kw-w4")] + mount + [plan["w1"]], os.path.join(SCRATCH, "logs", "w4-setup.log"))
+    run_once(kw(R("kw-w4"), plan["w1"]), os.path.join(SCRATCH, "logs", "w4-setup.log"))
     gen_before = os.readlink(R("kw-w4/run/secrets"))
-    res["kw_w4"] = kw("keyward W4 (unchanged)", plan["w1"], R("kw-w4"), reset=False)
-    if os.readlink(R("kw-w4/run/secrets")) != gen_before:
-        sys.exit("bench: W4 made a new generation: the unchanged path was not taken")
-    check_tree(R("kw-w4/run/secrets"), exp_w1, "keyward W4")
-    # The agenix-style loop.
     script = os.path.join(P, "agenix-w1.sh")
     with open(script, "w") as f:
         f.write(agenix_script(W1N, R("ag-w1")))
-    res["agenix_w1"] = measure("agenix-style loop W1", ["/bin/bash", script],
-                               reset=lambda: fresh_dir(R("ag-w1")))
-    check_tree(R("ag-w1/agenix"), exp_w1, "agenix-style loop W1")
-    # sops-install-secrets, when it exists.
+    cases = [
+        Case("kw_w1", "keyward W1", kw(R("kw-w1"), plan["w1"]), fresh(R("kw-w1"))),
+        Case("floor_w1", "floor W1", [FLOOR, KEY, plan["w1"], R("floor-w1")], fresh(R("floor-w1"))),
+        Case("kw_w2", "keyward W2", kw(R("kw-w2"), plan["w2"]), fresh(R("kw-w2"))),
+        Case("kw_w3", "keyward W3", kw(R("kw-w3"), plan["w3"]), fresh(R("kw-w3"))),
+        Case("kw_w4", "keyward W4 (unchanged)", kw(R("kw-w4"), plan["w1"])),
+        Case("agenix_w1", "agenix-style loop W1", ["/bin/bash", script], fresh(R("ag-w1"))),
+    ]
+    sis_roots = {}
     if SIS:
-        for w, secrets, exp in (("w1", w1, exp_w1), ("w2", w2, exp_w2)):
-            root = R("sis-" + w)
+        for w, secrets in (("w1", w1), ("w2", w2)):
+            root = sis_roots[w] = R("sis-" + w)
             mf = write_json(os.path.join(P, "sis-%s.json" % w), manifest(secrets, root))
-            res["sis_" + w] = measure("sops-install-secrets " + w.upper(), [SIS, mf],
-                                      reset=lambda root=root: fresh_dir(root))
-            check_tree(root + "/run/secrets", exp, "sops-install-secrets " + w.upper())
+            cases.append(Case("sis_" + w, "sops-install-secrets " + w.upper(), [SIS, mf], fresh(root)))
+    load_start = loadavg()
+    res = measure_all(cases)
+    load_end = loadavg()
+    # What each left behind (the last run's tree) is checked: bytes, mode, count.
+    check_tree(R("kw-w1/run/secrets"), exp_w1, "keyward W1")
+    check_tree(R("floor-w1"), exp_w1, "floor W1")
+    check_tree(R("kw-w2/run/secrets"), exp_w2, "keyward W2")
+    n3 = len([x for x in os.listdir(R("kw-w3/run/secrets")) if not x.startswith(".")])
+    if n3 != W3N * K:
+        sys.exit("bench: keyward W3 installed %d files, not %d" % (n3, W3N * K))
+    if os.readlink(R("kw-w4/run/secrets")) != gen_before:
+        sys.exit("bench: W4 made a new generation: the unchanged path was not taken")
+    check_tree(R("kw-w4/run/secrets"), exp_w1, "keyward W4")
+    check_tree(R("ag-w1/agenix"), exp_w1, "agenix-style loop W1")
+    for w, root in sis_roots.items():
+        check_tree(root + "/run/secrets", exp_w1 if w == "w1" else exp_w2, "sops-install-secrets " + w.upper())
     res["elapsed_measure_s"] = time.perf_counter() - t_start
     meta = {"runs": RUNS, "k": K, "w1_files": W1N, "w3_files": W3N, "w2_keys": W2K,
             "ramfs": ON_RAMFS, "note": NOTE, "sis": SIS or None, "age": AGE,
-            "nproc": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(),
+            "nproc": os.cpu_count(), "load_start": load_start, "load_end": load_end, "cpu": cpu_model(), "kernel": platform.release(),
             "keyward": KEYWARD, "quick": env.get("BENCH_QUICK", "0") == "1"}
     with open(RESULTS, "w") as f:
         json.dump({"meta": meta, "results": res}, f, indent=1)
