@@ -290,7 +290,7 @@ def main():
     meta = {"runs": RUNS, "k": K, "w1_files": W1N, "w3_files": W3N, "w2_keys": W2K,
             "ramfs": ON_RAMFS, "note": NOTE, "sis": SIS or None, "age": AGE,
             "nproc": os.cpu_count(), "load_start": load_start, "load_end": load_end, "cpu": cpu_model(), "kernel": platform.release(),
-            "keyward": KEYWARD, "quick": env.get("BENCH_QUICK", "0") == "1"}
+            "keyward": KEYWARD, "tools": env.get("BENCH_TOOLS", ""), "quick": env.get("BENCH_QUICK", "0") == "1"}
     with open(RESULTS, "w") as f:
         json.dump({"meta": meta, "results": res}, f, indent=1)
 

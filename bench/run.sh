@@ -8,7 +8,7 @@
 #    ramfs (else in a temporary directory, said in the table), median of BENCH_RUNS runs;
 # 4. prints the table (bench/report.py) and keeps it in bench/work/results/.
 #
-# Settings (environment): BENCH_QUICK=1 (5 runs, W3 = 200 files), BENCH_RUNS (default 7; 5 quick),
+# Settings (environment): BENCH_QUICK=1 (5 runs, W3 = 200 files), BENCH_RUNS (default 11; 5 quick),
 # BENCH_W3_FILES (default 1000; 200 quick), SOPS (default /root/go/bin/sops), BENCH_AGE (default
 # /usr/bin/age), CARGO_TARGET_DIR, BENCH_SIS (the sops-install-secrets binary; default: found on
 # PATH or in ~/go/bin, else its rows read "unavailable").
@@ -19,7 +19,7 @@ REPO="$(dirname "$HERE")"
 WORK="$HERE/work"
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then RUNS=${BENCH_RUNS:-5}; W3=${BENCH_W3_FILES:-200}
-else RUNS=${BENCH_RUNS:-7}; W3=${BENCH_W3_FILES:-1000}; fi
+else RUNS=${BENCH_RUNS:-11}; W3=${BENCH_W3_FILES:-1000}; fi
 [ "$RUNS" -ge 5 ] || { echo "bench: BENCH_RUNS must be at least 5" >&2; exit 2; }
 K=10 W1=100 W2K=1000
 POOL=$(( W3 > W1 ? W3 : W1 ))
@@ -55,8 +55,10 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 RESULTS="$WORK/results/$stamp.json"
 export BENCH_CACHE="$WORK/cache" BENCH_KEYWARD="$KEYWARD" BENCH_FLOOR="$FLOOR" BENCH_SIS="$SIS"
 export BENCH_AGE="${BENCH_AGE:-/usr/bin/age}" BENCH_RUNS="$RUNS" BENCH_K="$K" BENCH_W1_FILES="$W1"
+export BENCH_TOOLS="$(SOPS_DISABLE_VERSION_CHECK=1 "${SOPS:-/root/go/bin/sops}" --version 2>/dev/null | head -n1), age $("$BENCH_AGE" --version 2>/dev/null)"
 export BENCH_W3_FILES="$W3" BENCH_W2_KEYS="$W2K" BENCH_RESULTS="$RESULTS" BENCH_QUICK="$QUICK"
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/keyward-bench.XXXXXX")
+trap 'rm -rf "$SCRATCH"' EXIT
 export BENCH_SCRATCH="$SCRATCH"
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare --mount true 2>/dev/null; then
   # Mounts made in here vanish with the namespace: nothing leaks to the host's mount table.
