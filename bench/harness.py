@@ -15,6 +15,7 @@ KEYWARD = env["BENCH_KEYWARD"]; FLOOR = env["BENCH_FLOOR"]
 SIS = env.get("BENCH_SIS", "")                      # sops-install-secrets, "" when absent
 AGE = env.get("BENCH_AGE", "/usr/bin/age")
 TIME = env.get("BENCH_TIME", "/usr/bin/time")   # GNU time
+SETTLE = float(env.get("BENCH_SETTLE", "0.2"))   # seconds of pause before each run
 RUNS = int(env["BENCH_RUNS"]); K = int(env["BENCH_K"])
 W1N = int(env["BENCH_W1_FILES"]); W3N = int(env["BENCH_W3_FILES"]); W2K = int(env["BENCH_W2_KEYS"])
 ON_RAMFS = env.get("BENCH_RAMFS") == "1"
@@ -183,11 +184,14 @@ class Case:
 def measure_all(cases):
     """Round-robin: round 0 runs every case once untimed (warm-up; peak RSS under GNU time),
     rounds 1..RUNS time every case once each, so load from elsewhere on the machine falls on all
-    cases alike rather than on whichever ran during it."""
+    cases alike rather than on whichever ran during it; a short pause (SETTLE) before each run."""
     for n in range(RUNS + 1):
-        for c in cases:
+        # Each round starts one case later, so no case always follows the same one (the
+        # agenix-style loop leaves thousands of exited processes for the kernel to clean up).
+        for c in cases[n % len(cases):] + cases[:n % len(cases)]:
             if c.reset:
                 c.reset()
+            time.sleep(SETTLE)  # let the reset's and the previous case's deferred work finish
             t, r = run_once(c.argv, c.log, rss=(n == 0))
             if n == 0:
                 c.rss = r
