@@ -89,9 +89,9 @@ targets.append(("W3: keyward peak RSS", "%.1f MiB" % rss3, "≤ 64 MiB", verdict
 print("keyward benchmark%s: W1 %d files × %d, W2 1 file × %d, W3 %d files × %d; median of %d interleaved rounds"
       " (after 1 warm-up round, which also measures peak RSS under GNU time)"
       % (" (BENCH_QUICK)" if m["quick"] else "", m["w1_files"], K, m["w2_keys"], m["w3_files"], K, m["runs"]))
-print("%s; %d CPUs (%s), Linux %s; %s; load average %s at start, %s at end"
+print("%s; %d CPUs (%s), Linux %s%s; load average %s at start, %s at end"
       % ("private mount namespace, inputs and outputs on a ramfs" if m["ramfs"] else "NOT on a ramfs: " + m["note"],
-         m["nproc"], m["cpu"], m["kernel"], m.get("tools", ""), m.get("load_start", "?"), m.get("load_end", "?")))
+         m["nproc"], m["cpu"], m["kernel"], "; " + m["tools"] if m.get("tools") else "", m.get("load_start", "?"), m.get("load_end", "?")))
 print()
 print(table(("workload", "tool", "secrets", "median", "per secret", "peak RSS", "comparison"), rows))
 print()
