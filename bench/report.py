@@ -85,6 +85,9 @@ x = ratio("kw_w1", "floor_w1")
 targets.append(("W1: keyward vs the floor", "%.2f× the floor's time" % x, "≤ 2×", verdict(x <= 2)))
 rss3 = r["kw_w3"]["peak_rss_kib"] / 1024
 targets.append(("W3: keyward peak RSS", "%.1f MiB" % rss3, "≤ 64 MiB", verdict(rss3 <= 64)))
+if m["w3_files"] * K != 10000:  # BENCH_QUICK or BENCH_W3_FILES: W3 is not the issue's W3
+    note = " (W3 here is %s secrets, the target is for 10,000)" % "{:,}".format(m["w3_files"] * K)
+    targets = [t[:3] + (t[3] + note,) if t[0].startswith("W3") else t for t in targets]
 
 print("keyward benchmark%s: W1 %d files × %d, W2 1 file × %d, W3 %d files × %d; median of %d interleaved rounds"
       " (after 1 warm-up round, which also measures peak RSS under GNU time)"
@@ -96,7 +99,7 @@ print()
 print(table(("workload", "tool", "secrets", "median", "per secret", "peak RSS", "comparison"), rows))
 print()
 print(table(("target (issue 4 §5)", "measured", "target", "result"), targets))
-missed = sum(1 for t in targets if t[3] == "MISSED")
+missed = sum(1 for t in targets if t[3].startswith("MISSED"))
 nm = sum(1 for t in targets if t[3].startswith("not measured"))
 print()
 print("%d of %d targets met, %d MISSED, %d not measured." % (len(targets) - missed - nm, len(targets), missed, nm))
