@@ -315,23 +315,21 @@ pub fn check(plan: &Plan, is_manifest: bool, opts: &CheckOptions) -> Report {
             }
         }
     }
-    // A secret that is a directory of another ("a" and "a/b").
-    for a in &names {
-        let prefix = format!("{a}/");
-        if let Some(b) = names.iter().find(|b| b.starts_with(&prefix)) {
-            r.errors.push(Problem {
-                subject: format!("secret {a:?}"),
-                message: format!("it is a file, but secret {b:?} needs it to be a directory"),
-            });
-        }
-    }
-    for a in &tnames {
-        let prefix = format!("{a}/");
-        if let Some(b) = tnames.iter().find(|b| b.starts_with(&prefix)) {
-            r.errors.push(Problem {
-                subject: format!("template {a:?}"),
-                message: format!("it is a file, but template {b:?} needs it to be a directory"),
-            });
+    // A secret that is a directory of another ("a" and "a/b"). The names are sorted, so the
+    // first name at or after "a/" is the only candidate: O(n log n), not O(n²).
+    for (kind, set) in [("secret", &names), ("template", &tnames)] {
+        for a in set.iter() {
+            let prefix = format!("{a}/");
+            if let Some(b) = set
+                .range(prefix.as_str()..)
+                .next()
+                .filter(|b| b.starts_with(&prefix))
+            {
+                r.errors.push(Problem {
+                    subject: format!("{kind} {a:?}"),
+                    message: format!("it is a file, but {kind} {b:?} needs it to be a directory"),
+                });
+            }
         }
     }
     if opts.sops_files && r.errors.is_empty() {
