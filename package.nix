@@ -9,7 +9,7 @@
 let
   manifest = builtins.fromTOML (builtins.readFile ./Cargo.toml);
   # Only what cargo needs: a change to the Nix files, docs or checks must not rebuild the
-  # binary. (cleanSourceWith, not lib.fileset: the offline tier runs Nix 2.8.)
+  # binary. (cleanSourceWith, not the newer file-set library: the offline tier runs Nix 2.8.)
   rustOnly =
     path: type:
     let
