@@ -773,7 +773,7 @@ fn run_plan(
     let mut decrypted: BTreeMap<String, Result<Decrypted, (String, &'static str)>> =
         BTreeMap::new();
     for (f, res) in results {
-        let v = res.map_err(|e| (format!("{f}: {e}"), reason_of(&e)));
+        let v = res.map_err(|e| (format!("{f}: cannot be decrypted: {e}"), reason_of(&e)));
         if let Ok(d) = &v {
             if let Some(t) = metrics::rfc3339_to_unix(&d.lastmodified) {
                 r.metrics.sops_files.push((f.clone(), t));
