@@ -511,6 +511,26 @@ fn metrics_are_a_0644_textfile_without_secret_names() {
 }
 
 #[test]
+fn an_unchanged_run_still_exports_each_sops_files_lastmodified() {
+    let env = Env::new();
+    let f = db(&env);
+    let mut p = plan(json!([{"name": "x", "sopsFile": f, "key": "token"}]));
+    p["metrics"] = json!({"directory": "/prom"});
+    assert_eq!(env.install(&p).code, 0);
+    let out = env.install(&p);
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("unchanged"), "{}", out.stderr);
+    let text = std::fs::read_to_string(env.r("/prom/keyward.prom")).unwrap();
+    for line in [
+        "keyward_last_run_unchanged{plan=\"/run/secrets\"} 1",
+        "keyward_files_decrypted{plan=\"/run/secrets\"} 0",
+        &format!("keyward_sops_file_lastmodified_timestamp_seconds{{plan=\"/run/secrets\",file=\"{f}\"}} 1714979289"),
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+}
+
+#[test]
 fn metrics_count_failures_by_reason() {
     let env = Env::new();
     let bad = env.write("secrets/bad.yaml", "CORRUPT\n");

@@ -748,6 +748,12 @@ fn run_plan(
             );
             r.metrics.unchanged = true;
             r.metrics.generation = n;
+            if let Some(files) = m["sopsFiles"].as_object() {
+                r.metrics.sops_files = files
+                    .iter()
+                    .filter_map(|(f, t)| Some((f.clone(), t.as_f64()?)))
+                    .collect();
+            }
             r.metrics.secrets_installed = plan.secrets.len() as u64;
             r.metrics.templates_installed = plan.templates.len() as u64;
             return Ok(exit::OK);
@@ -1011,7 +1017,15 @@ fn run_plan(
                 Some((e.rel.clone(), f.into()))
             })
             .collect();
-        let meta = serde_json::json!({"keyward": 1, "generation": new_n, "inputs": inputs, "links": links, "files": files});
+        // Each sops file's lastmodified, so an unchanged run still exports it (rotation alerts
+        // must not lose their series when nothing changes).
+        let sops_files: serde_json::Map<String, serde_json::Value> = r
+            .metrics
+            .sops_files
+            .iter()
+            .map(|(f, t)| (f.clone(), serde_json::json!(t)))
+            .collect();
+        let meta = serde_json::json!({"keyward": 1, "generation": new_n, "inputs": inputs, "links": links, "files": files, "sopsFiles": sops_files});
         let mut text = serde_json::to_vec_pretty(&meta).unwrap_or_default();
         text.push(b'\n');
         sys::create_file(&gen, META_FILE, &text, 0o400, own((0, 0))).map_err(|err| {
