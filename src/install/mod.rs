@@ -137,7 +137,6 @@ struct Run<'a, 'o> {
     err: &'a mut dyn Write,
     audit: Audit,
     metrics: RunMetrics,
-    started: Instant,
     stage_started: Instant,
 }
 
@@ -191,7 +190,6 @@ pub fn run(o: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         err,
         audit: Audit::disabled(),
         metrics: RunMetrics::default(),
-        started: now,
         stage_started: now,
     };
     let loaded = match plan::load(&o.plan) {
@@ -223,8 +221,6 @@ pub fn run(o: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             r.say(&format!("cannot write metrics to {}: {e}", dir.display()));
         }
     }
-    let elapsed = r.started.elapsed();
-    let _ = elapsed;
     r.fault("reported");
     code
 }
