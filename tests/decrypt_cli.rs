@@ -291,3 +291,36 @@ fn every_sops_identity_source_is_read() {
     assert_eq!((code, out.as_str()), (Some(4), ""), "{err}");
     assert!(err.contains("SOPS_AGE_KEY_CMD failed"), "{err}");
 }
+
+#[test]
+fn output_goes_to_an_owner_only_file_even_if_it_existed() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(f) = fx() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plain.yaml");
+    std::fs::write(
+        &out,
+        "old contents that are longer than the new ones, to see truncation\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let file = f.nix.join("secrets.yaml");
+    let o = keyward(
+        &[
+            "decrypt",
+            "--extract",
+            r#"["test_key"]"#,
+            "--output",
+            out.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        &[("SOPS_AGE_KEY_FILE", &f.key)],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    assert_eq!(std::fs::read(&out).unwrap(), b"test_value");
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}

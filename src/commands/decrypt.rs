@@ -100,6 +100,11 @@ fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
                 .mode(0o600)
                 .open(p)
                 .map_err(err)?;
+            // An existing file keeps its mode on open: make it owner-only before any plaintext
+            // goes in.
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(err)?;
             f.write_all(bytes).and_then(|_| f.sync_all()).map_err(err)
         }
     }
